@@ -1,0 +1,1 @@
+"""LangChain LLM and embeddings cache stored in Elasticsearch."""

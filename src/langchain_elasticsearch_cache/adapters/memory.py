@@ -1,0 +1,122 @@
+"""In-memory repositories: the default store for demos and tests, and a reference adapter.
+
+They keep exactly the semantics of the ports (and so of the Elasticsearch adapters): last
+write wins per key, deleting absent keys is fine, one result per requested key, scans in
+pages. The sync repository is guarded by a lock so threads may share it; the async one
+wraps a sync one and never awaits while holding state, so tasks may share it too.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from datetime import datetime
+from typing import Generic
+
+from ..domain.errors import ConfigurationError
+from ..domain.ports import R
+
+
+def _check_page_size(page_size: int) -> None:
+    if page_size < 1:
+        raise ConfigurationError(f"page_size must be at least 1, got {page_size}")
+
+
+class InMemoryRepository(Generic[R]):
+    """A thread-safe dict of records keyed by ``record.key``."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, R] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> R | None:
+        with self._lock:
+            return self._records.get(key)
+
+    def get_many(self, keys: Sequence[str]) -> list[R | None]:
+        with self._lock:
+            return [self._records.get(key) for key in keys]
+
+    def put(self, record: R) -> None:
+        with self._lock:
+            self._records[record.key] = record
+
+    def put_many(self, records: Sequence[R]) -> None:
+        with self._lock:
+            for record in records:
+                self._records[record.key] = record
+
+    def delete_many(self, keys: Sequence[str]) -> int:
+        deleted = 0
+        with self._lock:
+            for key in dict.fromkeys(keys):
+                if self._records.pop(key, None) is not None:
+                    deleted += 1
+        return deleted
+
+    def scan(self, *, page_size: int = 1000) -> Iterator[R]:
+        _check_page_size(page_size)
+        with self._lock:
+            keys = sorted(self._records)
+        for start in range(0, len(keys), page_size):
+            with self._lock:
+                page = [self._records.get(key) for key in keys[start : start + page_size]]
+            yield from (record for record in page if record is not None)
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self._records)
+
+    def clear(self) -> int:
+        with self._lock:
+            removed = len(self._records)
+            self._records.clear()
+        return removed
+
+    def delete_older_than(self, cutoff: datetime) -> int:
+        with self._lock:
+            old = [key for key, rec in self._records.items() if rec.timestamp <= cutoff]
+            for key in old:
+                del self._records[key]
+        return len(old)
+
+    def close(self) -> None:
+        """Nothing to release; present so every repository closes the same way."""
+
+
+class AsyncInMemoryRepository(Generic[R]):
+    """The async face of :class:`InMemoryRepository` (optionally sharing one)."""
+
+    def __init__(self, shared: InMemoryRepository[R] | None = None) -> None:
+        self.sync: InMemoryRepository[R] = shared if shared is not None else InMemoryRepository()
+
+    async def get(self, key: str) -> R | None:
+        return self.sync.get(key)
+
+    async def get_many(self, keys: Sequence[str]) -> list[R | None]:
+        return self.sync.get_many(keys)
+
+    async def put(self, record: R) -> None:
+        self.sync.put(record)
+
+    async def put_many(self, records: Sequence[R]) -> None:
+        self.sync.put_many(records)
+
+    async def delete_many(self, keys: Sequence[str]) -> int:
+        return self.sync.delete_many(keys)
+
+    async def scan(self, *, page_size: int = 1000) -> AsyncIterator[R]:
+        for record in self.sync.scan(page_size=page_size):
+            yield record
+
+    async def count(self) -> int:
+        return self.sync.count()
+
+    async def clear(self) -> int:
+        return self.sync.clear()
+
+    async def delete_older_than(self, cutoff: datetime) -> int:
+        return self.sync.delete_older_than(cutoff)
+
+    async def close(self) -> None:
+        self.sync.close()

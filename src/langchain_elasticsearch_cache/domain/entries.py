@@ -1,0 +1,250 @@
+"""What the caches hold, as frozen values, and the stored document shape.
+
+Two levels:
+
+* *entries* are what the domain reasons about (decoded generations, raw vector bytes);
+* *records* are what repositories store: the same fields as the documents that
+  ``langchain_elasticsearch`` 1.0.0 writes (``llm_output``, ``llm_params``, ``llm_input``,
+  ``metadata``, ``timestamp`` / ``vector_dump``, ``text_input``, ``namespace``), so an index
+  is readable by either library.
+
+``record_from_document`` functions validate an untrusted document and return ``None``
+(a miss) for any shape they do not recognise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+import attrs
+from langchain_core.outputs import Generation
+
+from .errors import ConfigurationError
+
+JsonObject = Mapping[str, Any]
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware (UTC)")
+    return value.astimezone(timezone.utc)
+
+
+def _str_tuple(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _generation_tuple(value: Iterable[Generation]) -> tuple[Generation, ...]:
+    return tuple(value)
+
+
+def _frozen_metadata(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    return None if value is None else dict(value)
+
+
+def validate_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Metadata goes into every document: it must be a JSON object, checked up front."""
+    if metadata is None:
+        return None
+    if not isinstance(metadata, Mapping):
+        raise ConfigurationError(
+            f"metadata must be a dict of JSON values, not {type(metadata).__name__}"
+        )
+    try:
+        text = json.dumps(dict(metadata), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(
+            f"metadata must be JSON serialisable (str keys; str, number, bool, None, list "
+            f"and dict values): {exc}"
+        ) from None
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+@attrs.frozen
+class LlmEntry:
+    """A cached LLM answer: the generations, and optionally what produced them."""
+
+    generations: tuple[Generation, ...] = attrs.field(converter=_generation_tuple)
+    created_at: datetime = attrs.field(converter=_utc)
+    prompt: str | None = None
+    llm_string: str | None = None
+    metadata: Mapping[str, Any] | None = attrs.field(default=None, converter=_frozen_metadata)
+
+
+@attrs.frozen
+class EmbeddingEntry:
+    """A cached embedding: the vector bytes and, optionally, the key it was stored under."""
+
+    vector: bytes
+    created_at: datetime = attrs.field(converter=_utc)
+    original_key: str | None = None
+    namespace: str | None = None
+    metadata: Mapping[str, Any] | None = attrs.field(default=None, converter=_frozen_metadata)
+
+
+@attrs.frozen
+class LlmRecord:
+    """The stored form of an :class:`LlmEntry` (generations serialised), under ``key``."""
+
+    key: str
+    llm_output: tuple[str, ...] = attrs.field(converter=_str_tuple)
+    timestamp: datetime = attrs.field(converter=_utc)
+    llm_input: str | None = None
+    llm_params: str | None = None
+    metadata: Mapping[str, Any] | None = attrs.field(default=None, converter=_frozen_metadata)
+
+
+@attrs.frozen
+class EmbeddingRecord:
+    """The stored form of an :class:`EmbeddingEntry` (vector base64-encoded), under ``key``."""
+
+    key: str
+    vector_dump: str
+    timestamp: datetime = attrs.field(converter=_utc)
+    text_input: str | None = None
+    namespace: str | None = None
+    metadata: Mapping[str, Any] | None = attrs.field(default=None, converter=_frozen_metadata)
+
+
+Record = LlmRecord | EmbeddingRecord
+
+
+def format_timestamp(value: datetime) -> str:
+    """ISO 8601 with an explicit UTC offset; Elasticsearch's default date format reads it."""
+    return _utc(value).isoformat()
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """Read a stored timestamp; ``None`` when it is not one.
+
+    ``langchain_elasticsearch`` writes naive local times (``datetime.now().isoformat()``);
+    those are read as UTC, which is what they are on the usual UTC server.
+    Epoch milliseconds (Elasticsearch's other default format) are accepted too.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            return None
+        try:
+            return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def _optional_str(source: JsonObject, field: str) -> tuple[bool, str | None]:
+    value = source.get(field)
+    if value is None or isinstance(value, str):
+        return True, value
+    return False, None
+
+
+def _optional_metadata(source: JsonObject) -> tuple[bool, Mapping[str, Any] | None]:
+    value = source.get("metadata")
+    if value is None or isinstance(value, Mapping):
+        return True, value
+    return False, None
+
+
+# A timestamp the stored document lacks is read as the epoch: the entry is then the
+# oldest possible, so it loses every "latest wins" comparison and expires first.
+_MISSING_TIME = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def llm_record_to_document(record: LlmRecord) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "llm_output": list(record.llm_output),
+        "timestamp": format_timestamp(record.timestamp),
+    }
+    if record.llm_params is not None:
+        doc["llm_params"] = record.llm_params
+    if record.metadata is not None:
+        doc["metadata"] = dict(record.metadata)
+    if record.llm_input is not None:
+        doc["llm_input"] = record.llm_input
+    return doc
+
+
+def llm_record_from_document(key: str, source: Any) -> LlmRecord | None:
+    """Validate an untrusted LLM cache document; ``None`` when its shape is wrong."""
+    if not isinstance(source, Mapping):
+        return None
+    output = source.get("llm_output")
+    if isinstance(output, str):  # a single-element array may come back as a scalar
+        output = [output]
+    if not isinstance(output, list) or not all(isinstance(item, str) for item in output):
+        return None
+    ok_in, llm_input = _optional_str(source, "llm_input")
+    ok_params, llm_params = _optional_str(source, "llm_params")
+    ok_meta, metadata = _optional_metadata(source)
+    if not (ok_in and ok_params and ok_meta):
+        return None
+    raw_time = source.get("timestamp")
+    timestamp = _MISSING_TIME if raw_time is None else parse_timestamp(raw_time)
+    if timestamp is None:
+        return None
+    return LlmRecord(
+        key=key,
+        llm_output=tuple(output),
+        timestamp=timestamp,
+        llm_input=llm_input,
+        llm_params=llm_params,
+        metadata=metadata,
+    )
+
+
+def embedding_record_to_document(record: EmbeddingRecord) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "vector_dump": record.vector_dump,
+        "timestamp": format_timestamp(record.timestamp),
+    }
+    if record.metadata is not None:
+        doc["metadata"] = dict(record.metadata)
+    if record.text_input is not None:
+        doc["text_input"] = record.text_input
+    if record.namespace:
+        doc["namespace"] = record.namespace
+    return doc
+
+
+def embedding_record_from_document(key: str, source: Any) -> EmbeddingRecord | None:
+    """Validate an untrusted embedding document; ``None`` when its shape is wrong."""
+    if not isinstance(source, Mapping):
+        return None
+    vector = source.get("vector_dump")
+    if not isinstance(vector, str):
+        return None
+    ok_text, text_input = _optional_str(source, "text_input")
+    ok_ns, namespace = _optional_str(source, "namespace")
+    ok_meta, metadata = _optional_metadata(source)
+    if not (ok_text and ok_ns and ok_meta):
+        return None
+    raw_time = source.get("timestamp")
+    timestamp = _MISSING_TIME if raw_time is None else parse_timestamp(raw_time)
+    if timestamp is None:
+        return None
+    return EmbeddingRecord(
+        key=key,
+        vector_dump=vector,
+        timestamp=timestamp,
+        text_input=text_input,
+        namespace=namespace,
+        metadata=metadata,
+    )

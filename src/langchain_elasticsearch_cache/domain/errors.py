@@ -1,0 +1,47 @@
+"""Errors the cache raises. Each names the problem and, where there is one, the fix."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class CacheError(Exception):
+    """Base class of every error this library raises on purpose."""
+
+
+class ConfigurationError(CacheError, ValueError):
+    """The cache was configured in a way that cannot work (bad option, bad index name...)."""
+
+
+class InvalidIndexNameError(ConfigurationError):
+    """An index or alias name breaks one of Elasticsearch's naming rules."""
+
+
+class BackendUnavailableError(CacheError):
+    """The storage backend could not be reached, timed out or answered with a server error.
+
+    This is the only error the fail-open mode swallows: it says nothing about the
+    configuration being wrong, only that the backend is not answering right now.
+    """
+
+
+class BackendError(CacheError):
+    """The backend answered, but refused the request (authentication, mapping, bad request)."""
+
+
+class BulkOperationError(BackendError):
+    """Some items of a bulk write or delete failed; ``failures`` maps each key to its reason."""
+
+    def __init__(self, operation: str, failures: Mapping[str, str]) -> None:
+        self.operation = operation
+        self.failures = dict(failures)
+        shown = ", ".join(f"{key}: {reason}" for key, reason in list(self.failures.items())[:5])
+        more = len(self.failures) - 5
+        suffix = f" (and {more} more)" if more > 0 else ""
+        super().__init__(
+            f"bulk {operation} failed for {len(self.failures)} key(s): {shown}{suffix}"
+        )
+
+
+class KeysNotStoredError(CacheError):
+    """Keys cannot be listed because the store was configured not to keep them."""

@@ -1,0 +1,231 @@
+"""What every cache class does around a repository call: statistics and fail-open.
+
+Statistics are counters under one lock plus two ``perf_counter`` reads per call, cheap
+enough to leave on. Fail-open turns ``BackendUnavailableError`` (and only that) into a
+miss or a no-op, with one warning per ``warn_interval`` seconds at most.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timezone
+from types import MappingProxyType
+from typing import TypeVar
+
+import attrs
+
+from ...domain.errors import BackendUnavailableError
+
+logger = logging.getLogger("langchain_elasticsearch_cache")
+
+T = TypeVar("T")
+Tally = tuple[int, int, int]
+"""(hits, misses, writes) that one call contributes to the statistics."""
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@attrs.frozen
+class OperationStatistics:
+    """Counters of one operation (``lookup``, ``update``, ``mget``...)."""
+
+    calls: int = 0
+    hits: int = 0
+    misses: int = 0
+    writes: int = 0
+    errors: int = 0
+    failed_open: int = 0
+    total_seconds: float = 0.0
+    max_seconds: float = 0.0
+
+    @property
+    def mean_seconds(self) -> float:
+        return self.total_seconds / self.calls if self.calls else 0.0
+
+
+@attrs.frozen
+class CacheStatistics:
+    """An immutable snapshot of a cache's counters, per operation and in total."""
+
+    operations: Mapping[str, OperationStatistics]
+
+    def _sum(self, field: str) -> int:
+        return sum(int(getattr(op, field)) for op in self.operations.values())
+
+    @property
+    def hits(self) -> int:
+        return self._sum("hits")
+
+    @property
+    def misses(self) -> int:
+        return self._sum("misses")
+
+    @property
+    def writes(self) -> int:
+        return self._sum("writes")
+
+    @property
+    def errors(self) -> int:
+        return self._sum("errors")
+
+    @property
+    def failed_open(self) -> int:
+        return self._sum("failed_open")
+
+    @property
+    def hit_rate(self) -> float:
+        looked_up = self.hits + self.misses
+        return self.hits / looked_up if looked_up else 0.0
+
+
+class _Counters:
+    __slots__ = (
+        "calls",
+        "errors",
+        "failed_open",
+        "hits",
+        "max_seconds",
+        "misses",
+        "total_seconds",
+        "writes",
+    )
+
+    def __init__(self) -> None:
+        self.calls = self.hits = self.misses = self.writes = 0
+        self.errors = self.failed_open = 0
+        self.total_seconds = self.max_seconds = 0.0
+
+
+class Runtime:
+    """Statistics and fail-open policy shared by one cache object's operations."""
+
+    def __init__(self, *, fail_open: bool = False, warn_interval: float = 60.0) -> None:
+        self.fail_open = fail_open
+        self.warn_interval = warn_interval
+        self._lock = threading.Lock()
+        self._counters: dict[str, _Counters] = {}
+        self._last_warning = float("-inf")
+        self._suppressed = 0
+
+    def statistics(self) -> CacheStatistics:
+        with self._lock:
+            ops = {
+                name: OperationStatistics(
+                    calls=c.calls,
+                    hits=c.hits,
+                    misses=c.misses,
+                    writes=c.writes,
+                    errors=c.errors,
+                    failed_open=c.failed_open,
+                    total_seconds=c.total_seconds,
+                    max_seconds=c.max_seconds,
+                )
+                for name, c in self._counters.items()
+            }
+        return CacheStatistics(operations=MappingProxyType(ops))
+
+    def reset_statistics(self) -> None:
+        with self._lock:
+            self._counters.clear()
+
+    def record(
+        self,
+        op: str,
+        started: float,
+        *,
+        hits: int = 0,
+        misses: int = 0,
+        writes: int = 0,
+        error: bool = False,
+        failed_open: bool = False,
+    ) -> None:
+        elapsed = time.perf_counter() - started
+        with self._lock:
+            c = self._counters.get(op)
+            if c is None:
+                c = self._counters[op] = _Counters()
+            c.calls += 1
+            c.hits += hits
+            c.misses += misses
+            c.writes += writes
+            c.errors += error
+            c.failed_open += failed_open
+            c.total_seconds += elapsed
+            if elapsed > c.max_seconds:
+                c.max_seconds = elapsed
+
+    def absorb(self, op: str, started: float, exc: BaseException) -> bool:
+        """Count a failed call; True when fail-open swallows it (the caller then degrades)."""
+        swallow = self.fail_open and isinstance(exc, BackendUnavailableError)
+        self.record(op, started, error=True, failed_open=swallow)
+        if swallow:
+            self._warn(op, exc)
+        return swallow
+
+    def _warn(self, op: str, exc: BaseException) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last_warning < self.warn_interval:
+                self._suppressed += 1
+                return
+            suppressed, self._suppressed = self._suppressed, 0
+            self._last_warning = now
+        extra = f" ({suppressed} similar warnings suppressed)" if suppressed else ""
+        logger.warning(
+            "cache backend unavailable during %s, continuing without the cache "
+            "(fail_open=True): %s%s",
+            op,
+            exc,
+            extra,
+        )
+
+    def run(
+        self,
+        op: str,
+        call: Callable[[], T],
+        fallback: T,
+        tally: Callable[[T], Tally] | None = None,
+    ) -> T:
+        """Run one repository call, counted; on an absorbed failure return ``fallback``."""
+        started = time.perf_counter()
+        try:
+            result = call()
+        except Exception as exc:
+            if self.absorb(op, started, exc):
+                return fallback
+            raise
+        self._tally(op, started, result, tally)
+        return result
+
+    async def arun(
+        self,
+        op: str,
+        call: Callable[[], Awaitable[T]],
+        fallback: T,
+        tally: Callable[[T], Tally] | None = None,
+    ) -> T:
+        """Async twin of :meth:`run`."""
+        started = time.perf_counter()
+        try:
+            result = await call()
+        except Exception as exc:
+            if self.absorb(op, started, exc):
+                return fallback
+            raise
+        self._tally(op, started, result, tally)
+        return result
+
+    def _tally(
+        self, op: str, started: float, result: T, tally: Callable[[T], Tally] | None
+    ) -> None:
+        if tally is None:
+            self.record(op, started)
+        else:
+            hits, misses, writes = tally(result)
+            self.record(op, started, hits=hits, misses=misses, writes=writes)
