@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from langchain_core.load import dumps, loads
 from langchain_core.load.serializable import Serializable
@@ -63,6 +65,31 @@ def _short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def _secret_reference(text: str) -> bool:
+    try:
+        return _names_secret(json.loads(text))
+    except ValueError:
+        return False  # not JSON: loads() below rejects it
+
+
+def _names_secret(value: Any) -> bool:
+    """True when a serialised LangChain object refers to a secret anywhere inside.
+
+    Data that only looks like one is escaped by ``dumps`` under ``__lc_escaped__`` and
+    stays data on load, so escaped subtrees are not searched.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("type") == "secret" and "lc" in item:
+                return True
+            stack.extend(v for k, v in item.items() if k != "__lc_escaped__")
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 class GenerationCodec:
     """Generations <-> the strings stored in ``llm_output``."""
 
@@ -73,6 +100,14 @@ class GenerationCodec:
         """The generations, or ``None`` (a miss) if any item is not a safe generation."""
         generations: list[Generation] = []
         for item in stored:
+            if not isinstance(item, str):
+                logger.warning("cache entry %s holds a non-string item: a miss", key)
+                return None
+            # A cached answer never holds a secret: an entry that names one is forged.
+            # The substring test keeps the full scan off the common path.
+            if '"secret"' in item and _secret_reference(item):
+                logger.warning("cache entry %s refers to a secret and is treated as a miss", key)
+                return None
             try:
                 value = loads(
                     item,
@@ -89,8 +124,7 @@ class GenerationCodec:
                 return None
             if not isinstance(value, Generation):
                 logger.warning(
-                    "cache entry %s does not hold generations (found %s) and is treated "
-                    "as a miss",
+                    "cache entry %s does not hold generations (found %s) and is treated as a miss",
                     key,
                     type(value).__name__,
                 )

@@ -15,9 +15,10 @@ Two levels:
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import attrs
@@ -26,6 +27,10 @@ from langchain_core.outputs import Generation
 from .errors import ConfigurationError
 
 JsonObject = Mapping[str, Any]
+
+logger = logging.getLogger("langchain_elasticsearch_cache")
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def _utc(value: datetime) -> datetime:
@@ -120,33 +125,37 @@ def format_timestamp(value: datetime) -> str:
 
 
 def parse_timestamp(value: Any) -> datetime | None:
-    """Read a stored timestamp; ``None`` when it is not one.
+    """Read a stored timestamp; ``None`` when it is not one (never an exception).
 
     ``langchain_elasticsearch`` writes naive local times (``datetime.now().isoformat()``);
     those are read as UTC, which is what they are on the usual UTC server.
-    Epoch milliseconds (Elasticsearch's other default format) are accepted too.
+    Epoch milliseconds (Elasticsearch's other default format), as a number or a string of
+    digits, are accepted too.
     """
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        if not math.isfinite(value):
-            return None
-        try:
-            return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
+    if isinstance(value, str) and value.strip().lstrip("-").isascii():
+        digits = value.strip().lstrip("-")
+        if digits.isdigit():
+            value = int(value.strip())
     try:
+        if isinstance(value, int):
+            return _EPOCH + timedelta(milliseconds=value)
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                return None
+            return _EPOCH + timedelta(milliseconds=value)
+        if not isinstance(value, str):
+            return None
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
         parsed = datetime.fromisoformat(text)
-    except ValueError:
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
 
 
 def _optional_str(source: JsonObject, field: str) -> tuple[bool, str | None]:
@@ -165,7 +174,7 @@ def _optional_metadata(source: JsonObject) -> tuple[bool, Mapping[str, Any] | No
 
 # A timestamp the stored document lacks is read as the epoch: the entry is then the
 # oldest possible, so it loses every "latest wins" comparison and expires first.
-_MISSING_TIME = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MISSING_TIME = _EPOCH
 
 
 def llm_record_to_document(record: LlmRecord) -> dict[str, Any]:
@@ -182,24 +191,38 @@ def llm_record_to_document(record: LlmRecord) -> dict[str, Any]:
     return doc
 
 
+def _reject(key: str, kind: str, why: str) -> None:
+    logger.warning(
+        "%s cache document %s is malformed (%s) and is treated as a miss", kind, key, why
+    )
+
+
 def llm_record_from_document(key: str, source: Any) -> LlmRecord | None:
-    """Validate an untrusted LLM cache document; ``None`` when its shape is wrong."""
-    if not isinstance(source, Mapping):
+    """Validate an untrusted LLM cache document; ``None`` (logged) when its shape is wrong."""
+    record = _llm_record(key, source)
+    if isinstance(record, str):
+        _reject(key, "LLM", record)
         return None
+    return record
+
+
+def _llm_record(key: str, source: Any) -> LlmRecord | str:
+    if not isinstance(source, Mapping):
+        return "not a JSON object"
     output = source.get("llm_output")
     if isinstance(output, str):  # a single-element array may come back as a scalar
         output = [output]
     if not isinstance(output, list) or not all(isinstance(item, str) for item in output):
-        return None
+        return "llm_output is not a list of strings"
     ok_in, llm_input = _optional_str(source, "llm_input")
     ok_params, llm_params = _optional_str(source, "llm_params")
     ok_meta, metadata = _optional_metadata(source)
     if not (ok_in and ok_params and ok_meta):
-        return None
+        return "llm_input, llm_params or metadata has the wrong type"
     raw_time = source.get("timestamp")
     timestamp = _MISSING_TIME if raw_time is None else parse_timestamp(raw_time)
     if timestamp is None:
-        return None
+        return "timestamp is not a date"
     return LlmRecord(
         key=key,
         llm_output=tuple(output),
@@ -225,21 +248,29 @@ def embedding_record_to_document(record: EmbeddingRecord) -> dict[str, Any]:
 
 
 def embedding_record_from_document(key: str, source: Any) -> EmbeddingRecord | None:
-    """Validate an untrusted embedding document; ``None`` when its shape is wrong."""
-    if not isinstance(source, Mapping):
+    """Validate an untrusted embedding document; ``None`` (logged) when its shape is wrong."""
+    record = _embedding_record(key, source)
+    if isinstance(record, str):
+        _reject(key, "embedding", record)
         return None
+    return record
+
+
+def _embedding_record(key: str, source: Any) -> EmbeddingRecord | str:
+    if not isinstance(source, Mapping):
+        return "not a JSON object"
     vector = source.get("vector_dump")
     if not isinstance(vector, str):
-        return None
+        return "vector_dump is not a string"
     ok_text, text_input = _optional_str(source, "text_input")
     ok_ns, namespace = _optional_str(source, "namespace")
     ok_meta, metadata = _optional_metadata(source)
     if not (ok_text and ok_ns and ok_meta):
-        return None
+        return "text_input, namespace or metadata has the wrong type"
     raw_time = source.get("timestamp")
     timestamp = _MISSING_TIME if raw_time is None else parse_timestamp(raw_time)
     if timestamp is None:
-        return None
+        return "timestamp is not a date"
     return EmbeddingRecord(
         key=key,
         vector_dump=vector,

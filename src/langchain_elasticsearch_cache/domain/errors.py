@@ -29,6 +29,10 @@ class BackendError(CacheError):
     """The backend answered, but refused the request (authentication, mapping, bad request)."""
 
 
+class AuthenticationError(BackendError):
+    """The backend refused the credentials (HTTP 401) or the permissions (HTTP 403)."""
+
+
 class BulkOperationError(BackendError):
     """Some items of a bulk write or delete failed; ``failures`` maps each key to its reason."""
 

@@ -14,7 +14,13 @@ def normalize_ttl(ttl: timedelta | float | int | None) -> timedelta | None:
     if isinstance(ttl, bool):
         raise ConfigurationError("ttl must be a number of seconds or a timedelta, not a bool")
     if isinstance(ttl, (int, float)):
-        ttl = timedelta(seconds=ttl)
+        try:
+            ttl = timedelta(seconds=ttl)
+        except (OverflowError, ValueError):
+            raise ConfigurationError(
+                f"ttl of {ttl!r} seconds cannot be represented: use a finite number of "
+                "seconds below about 2.7 million years, or None for no expiry"
+            ) from None
     if not isinstance(ttl, timedelta):
         raise ConfigurationError(
             f"ttl must be a number of seconds or a timedelta, not {type(ttl).__name__}"
