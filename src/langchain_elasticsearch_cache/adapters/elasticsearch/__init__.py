@@ -1,0 +1,38 @@
+"""The Elasticsearch adapter: repositories (async source, generated sync twin), client
+factories, mappings and error translation."""
+
+from ._async.repository import AsyncElasticsearchRepository
+from ._sync.repository import ElasticsearchRepository
+from .client import (
+    USER_AGENT,
+    check_connection,
+    create_async_elasticsearch_client,
+    create_elasticsearch_client,
+)
+from .errors import BulkBackendUnavailableError, translate_error, translated
+from .mappings import (
+    EMBEDDING_PROPERTIES,
+    EMBEDDING_RECORDS,
+    LLM_PROPERTIES,
+    LLM_RECORDS,
+    RecordKind,
+    validate_index_name,
+)
+
+__all__ = [
+    "EMBEDDING_PROPERTIES",
+    "EMBEDDING_RECORDS",
+    "LLM_PROPERTIES",
+    "LLM_RECORDS",
+    "USER_AGENT",
+    "AsyncElasticsearchRepository",
+    "BulkBackendUnavailableError",
+    "ElasticsearchRepository",
+    "RecordKind",
+    "check_connection",
+    "create_async_elasticsearch_client",
+    "create_elasticsearch_client",
+    "translate_error",
+    "translated",
+    "validate_index_name",
+]

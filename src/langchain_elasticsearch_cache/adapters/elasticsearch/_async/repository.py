@@ -1,0 +1,678 @@
+"""The Elasticsearch repository.
+
+``_async/repository.py`` is the source; ``_sync/repository.py`` is generated from it by
+``scripts/run_unasync.py`` (``--check`` fails when it is stale). Edit the async file only.
+
+How it talks to Elasticsearch, and why:
+
+* Lookups are realtime ``GET`` / ``mget`` with source filtering and ``filter_path``: a
+  write is visible to the next lookup without any refresh, so writes never force one
+  (``refresh`` is passed only when the caller asks for it).
+* Behind an alias the concrete indices are resolved (and remembered for
+  ``alias_cache_seconds``) and every ``(index, key)`` pair is fetched with one realtime
+  ``mget``; per key the copy with the newest ``timestamp`` wins.
+* ``count``, ``scan``, ``clear`` and ``delete_older_than`` are searches, which only see
+  refreshed documents, so they refresh the target first.
+* ``clear`` / ``delete_older_than`` use ``_delete_by_query`` when the cluster has it and
+  otherwise stream the matching ids with a point in time and bulk-delete them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any, Generic
+
+from elasticsearch import (
+    ApiError,
+    AsyncElasticsearch,
+    AuthorizationException,
+    BadRequestError,
+    NotFoundError,
+)
+from elasticsearch.helpers import async_streaming_bulk
+
+from ....domain.entries import parse_timestamp
+from ....domain.errors import (
+    BackendError,
+    BackendUnavailableError,
+    BulkOperationError,
+    ConfigurationError,
+)
+from ....domain.ports import R
+from ..errors import (
+    CLIENT_ERRORS,
+    BulkBackendUnavailableError,
+    error_type_and_reason,
+    is_unavailable_status,
+    translated,
+)
+from ..mappings import MAX_ID_BYTES, RecordKind, validate_index_name
+
+__all__ = ["AsyncElasticsearchRepository"]
+
+logger = logging.getLogger(__name__)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_ONE_MS = timedelta(milliseconds=1)
+_PIT_KEEP_ALIVE = "2m"
+_MGET_FILTER = "docs._index,docs._id,docs.found,docs._source,docs.error"
+_INDEX_MISSING = "index_not_found_exception"
+_BULK_RETRIES = 2  # per chunk, for items rejected with 429, with exponential backoff
+
+
+def _epoch_millis(value: datetime) -> int:
+    """Whole milliseconds since the epoch, rounded down (what a ``date`` field stores)."""
+    return (value - _EPOCH) // _ONE_MS
+
+
+def _missing_timestamp() -> dict[str, Any]:
+    return {"bool": {"must_not": {"exists": {"field": "timestamp"}}}}
+
+
+def _any_of(*queries: dict[str, Any]) -> dict[str, Any]:
+    return {"bool": {"should": list(queries), "minimum_should_match": 1}}
+
+
+def _ms_range(**bounds: int) -> dict[str, Any]:
+    return {"range": {"timestamp": {**bounds, "format": "epoch_millis"}}}
+
+
+class AsyncElasticsearchRepository(Generic[R]):
+    """Records of one kind (``LLM_RECORDS`` or ``EMBEDDING_RECORDS``) in an index or alias.
+
+    Parameters:
+        client: the Elasticsearch client; closed by :meth:`close` only if ``owns_client``.
+        index_name: index or alias. A missing index is created with the kind's mapping on
+            first use; an alias gets the mapping put on it and is written through with
+            ``require_alias``.
+        kind: what is stored, how it is mapped and (de)serialised.
+        refresh: passed to every write when not ``False`` (``True`` or ``"wait_for"``);
+            lookups never need it, searches by other tools may.
+        maximum_duplicates_allowed: behind an alias, how many copies of one key (one per
+            index) are expected. Lookups always fetch every copy and return the newest;
+            finding more copies than this logs a warning (once per repository), since
+            each extra copy costs a fetch and storage. Must be at least 1.
+        chunk_size: documents per bulk request, ids per ``mget``, hits per search page in
+            ``clear`` / ``delete_older_than``.
+        owns_client: close the client in :meth:`close` (when the caller built it for
+            this repository, e.g. with ``create_elasticsearch_client``).
+        alias_cache_seconds: how long the concrete indices behind an alias are remembered;
+            forgotten earlier when a write fails or lands in an index not in the list.
+
+    Behind an alias, ``count`` and ``clear`` count documents (a key stored in two indices
+    counts twice) and ``scan`` yields every stored copy; ``delete_many`` removes a key
+    from every index and counts it once.
+    """
+
+    def __init__(
+        self,
+        client: AsyncElasticsearch,
+        index_name: str,
+        kind: RecordKind[R],
+        *,
+        refresh: bool | str = False,
+        maximum_duplicates_allowed: int = 1,
+        chunk_size: int = 500,
+        owns_client: bool = False,
+        alias_cache_seconds: float = 15.0,
+    ) -> None:
+        validate_index_name(index_name)
+        if not isinstance(refresh, bool) and refresh not in ("true", "false", "wait_for"):
+            raise ConfigurationError(f"refresh must be False, True or 'wait_for', not {refresh!r}")
+        if (
+            isinstance(maximum_duplicates_allowed, bool)
+            or not isinstance(maximum_duplicates_allowed, int)
+            or maximum_duplicates_allowed < 1
+        ):
+            raise ConfigurationError(
+                "maximum_duplicates_allowed must be an integer >= 1, "
+                f"not {maximum_duplicates_allowed!r}"
+            )
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            raise ConfigurationError(f"chunk_size must be an integer >= 1, not {chunk_size!r}")
+        if alias_cache_seconds < 0:
+            raise ConfigurationError(
+                f"alias_cache_seconds must be >= 0, not {alias_cache_seconds!r}"
+            )
+        self._client = client
+        self._index_name = index_name
+        self._kind: RecordKind[R] = kind
+        self._refresh = refresh
+        self._maximum_duplicates_allowed = maximum_duplicates_allowed
+        self._chunk_size = chunk_size
+        self._owns_client = owns_client
+        self._alias_cache_seconds = alias_cache_seconds
+        self._bootstrap_lock = asyncio.Lock()
+        self._is_alias: bool | None = None
+        self._alias_indices: tuple[str, ...] | None = None
+        self._alias_indices_expire = 0.0
+        self._delete_by_query_missing = False
+        self._warned_duplicates = False
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(index_name={self._index_name!r}, kind={self._kind.name!r})"
+
+    @property
+    def index_name(self) -> str:
+        return self._index_name
+
+    @property
+    def kind(self) -> RecordKind[R]:
+        return self._kind
+
+    @property
+    def client(self) -> AsyncElasticsearch:
+        return self._client
+
+    # -- plumbing -----------------------------------------------------------------
+
+    def _translated(self, action: str) -> contextlib.AbstractContextManager[None]:
+        return translated(f"{action} ({self._index_name!r})", client=self._client)
+
+    def _refresh_option(self) -> dict[str, Any]:
+        """``refresh`` only when the caller asked for it: lookups are realtime anyway."""
+        if self._refresh is False or self._refresh == "false":
+            return {}
+        return {"refresh": self._refresh}
+
+    def _write_options(self) -> dict[str, Any]:
+        options = self._refresh_option()
+        if self._is_alias:
+            options["require_alias"] = True
+        return options
+
+    def _check_key(self, key: str) -> None:
+        if not isinstance(key, str) or not key:
+            raise ConfigurationError(f"a key must be a non-empty string, not {key!r}")
+        if len(key.encode("utf-8", "surrogatepass")) > MAX_ID_BYTES:
+            raise ConfigurationError(
+                f"key {key[:40]!r}... is longer than Elasticsearch's {MAX_ID_BYTES}-byte "
+                "document id limit; use a hashing key scheme"
+            )
+
+    async def _ensure_index(self) -> bool:
+        """Create the index (or put the mapping on the alias) once per repository."""
+        if self._is_alias is not None:
+            return self._is_alias
+        async with self._bootstrap_lock:
+            if self._is_alias is None:
+                self._is_alias = await self._bootstrap()
+        return self._is_alias
+
+    async def _bootstrap(self) -> bool:
+        indices = self._client.indices
+        for _ in range(2):
+            if await indices.exists_alias(name=self._index_name):
+                await indices.put_mapping(
+                    index=self._index_name, properties=self._kind.mappings["properties"]
+                )
+                return True
+            if await indices.exists(index=self._index_name):
+                await self._wait_until_searchable()
+                return False
+            try:
+                await indices.create(index=self._index_name, mappings=self._kind.mappings)
+            except BadRequestError as exc:
+                kind, _ = error_type_and_reason(exc)
+                if kind == "resource_already_exists_exception":
+                    # a concurrent creator won; its primary shard may still be starting
+                    await self._wait_until_searchable()
+                    return False
+                if kind != "invalid_index_name_exception":
+                    raise
+                # "already exists as alias": created concurrently; look again
+            else:
+                logger.debug("created Elasticsearch index %r", self._index_name)
+                return False
+        raise BackendError(
+            f"cannot tell whether {self._index_name!r} is an index or an alias: it changed "
+            "while the cache was creating it; retry"
+        )
+
+    async def _wait_until_searchable(self) -> None:
+        """Wait for the primary shard of an index someone else may have just created.
+
+        Without it, a lookup racing the creator gets 503 "no shard available". Needs the
+        ``monitor`` cluster privilege; without it the wait is skipped.
+        """
+        try:
+            # not wait_for_status: a new index whose primary is still starting is yellow
+            await self._client.cluster.health(
+                index=self._index_name, wait_for_active_shards="1", timeout="30s"
+            )
+        except AuthorizationException:
+            logger.debug("no privilege to read cluster health: not waiting for shards")
+
+    def _forget_indices(self, *, index_missing: bool = False) -> None:
+        self._alias_indices = None
+        if index_missing:
+            self._is_alias = None  # bootstrap again: the index may have to be recreated
+
+    async def _concrete_indices(self, *, fresh: bool = False) -> tuple[str, ...]:
+        now = time.monotonic()
+        if not fresh and self._alias_indices is not None and now < self._alias_indices_expire:
+            return self._alias_indices
+        try:
+            answer = await self._client.indices.get_alias(name=self._index_name)
+        except NotFoundError:
+            self._forget_indices(index_missing=True)
+            raise
+        indices = tuple(sorted(answer.body))
+        self._alias_indices = indices
+        self._alias_indices_expire = now + self._alias_cache_seconds
+        return indices
+
+    def _note_written_index(self, index: Any) -> None:
+        """A write through the alias landed in ``index``; unknown means the alias moved."""
+        if self._alias_indices is not None and index not in self._alias_indices:
+            self._alias_indices = None
+
+    async def _refresh_for_search(self) -> None:
+        """Searches see only refreshed documents; refresh so they see every write."""
+        try:
+            await self._client.indices.refresh(index=self._index_name)
+        except AuthorizationException:
+            logger.debug(
+                "no privilege to refresh %r: searching what is already refreshed",
+                self._index_name,
+            )
+
+    # -- lookups ------------------------------------------------------------------
+
+    async def get(self, key: str) -> R | None:
+        self._check_key(key)
+        with self._translated("get"):
+            if await self._ensure_index():
+                found = await self._get_through_alias([key])
+                return found.get(key)
+            try:
+                answer = await self._client.get(
+                    index=self._index_name,
+                    id=key,
+                    source_includes=self._kind.source_fields,
+                    filter_path="found,_source",
+                )
+            except NotFoundError as exc:
+                kind, _ = error_type_and_reason(exc)
+                if kind == _INDEX_MISSING:
+                    self._forget_indices(index_missing=True)
+                return None
+            if not answer.body.get("found"):
+                return None
+            return self._kind.from_document(key, answer.body.get("_source"))
+
+    async def get_many(self, keys: Sequence[str]) -> list[R | None]:
+        for key in keys:
+            self._check_key(key)
+        if not keys:
+            return []
+        unique = list(dict.fromkeys(keys))
+        with self._translated("get_many"):
+            if await self._ensure_index():
+                found = await self._get_through_alias(unique)
+            else:
+                found = await self._get_from_index(unique)
+        return [found.get(key) for key in keys]
+
+    async def _get_from_index(self, keys: list[str]) -> dict[str, R | None]:
+        found: dict[str, R | None] = {}
+        for start in range(0, len(keys), self._chunk_size):
+            chunk = keys[start : start + self._chunk_size]
+            answer = await self._client.mget(
+                index=self._index_name,
+                ids=chunk,
+                source_includes=self._kind.source_fields,
+                filter_path=_MGET_FILTER,
+            )
+            for doc in answer.body.get("docs", []):
+                if "error" in doc:
+                    self._mget_item_error(doc)
+                    continue
+                if doc.get("found"):
+                    found[doc["_id"]] = self._kind.from_document(doc["_id"], doc.get("_source"))
+        return found
+
+    def _mget_item_error(self, doc: dict[str, Any]) -> None:
+        """An ``mget`` item failed: a vanished index is a miss, anything else is raised."""
+        kind, reason = error_type_and_reason(doc.get("error"))
+        if kind == _INDEX_MISSING:
+            self._forget_indices(index_missing=not self._is_alias)
+            return
+        message = f"get of key {doc.get('_id')!r} from {doc.get('_index')!r} failed: {reason}"
+        if kind in ("no_shard_available_action_exception", "unavailable_shards_exception"):
+            raise BackendUnavailableError(message + "; retry later")
+        raise BackendError(message)
+
+    async def _get_through_alias(self, keys: list[str]) -> dict[str, R | None]:
+        """Fetch every copy behind the alias in realtime; per key the newest wins."""
+        for attempt in range(2):
+            indices = await self._concrete_indices()
+            pairs = [{"_index": index, "_id": key} for key in keys for index in indices]
+            best: dict[str, R | None] = {}
+            copies: dict[str, int] = {}
+            stale = False
+            for start in range(0, len(pairs), self._chunk_size):
+                answer = await self._client.mget(
+                    docs=pairs[start : start + self._chunk_size],
+                    source_includes=self._kind.source_fields,
+                    filter_path=_MGET_FILTER,
+                )
+                for doc in answer.body.get("docs", []):
+                    if "error" in doc:
+                        kind, _ = error_type_and_reason(doc.get("error"))
+                        stale = stale or kind == _INDEX_MISSING
+                        self._mget_item_error(doc)
+                        continue
+                    if not doc.get("found"):
+                        continue
+                    key = doc["_id"]
+                    record = self._kind.from_document(key, doc.get("_source"))
+                    if record is None:
+                        continue  # a corrupt copy is a miss, never a crash
+                    copies[key] = copies.get(key, 0) + 1
+                    current = best.get(key)
+                    if current is None or record.timestamp > current.timestamp:
+                        best[key] = record
+            if not stale or attempt:
+                self._warn_duplicates(copies)
+                return best
+            self._forget_indices()  # an index left the alias: resolve it again, once
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _warn_duplicates(self, copies: dict[str, int]) -> None:
+        most = max(copies.values(), default=0)
+        if most > self._maximum_duplicates_allowed and not self._warned_duplicates:
+            self._warned_duplicates = True
+            logger.warning(
+                "found %d copies of one key behind alias %r (maximum_duplicates_allowed=%d); "
+                "the newest is used. Remove old indices from the alias, or raise "
+                "maximum_duplicates_allowed to silence this warning",
+                most,
+                self._index_name,
+                self._maximum_duplicates_allowed,
+            )
+
+    # -- writes -------------------------------------------------------------------
+
+    async def put(self, record: R) -> None:
+        self._check_key(record.key)
+        document = self._kind.to_document(record)
+        with self._translated("put"):
+            await self._ensure_index()
+            try:
+                answer = await self._client.index(
+                    index=self._index_name,
+                    id=record.key,
+                    document=document,
+                    filter_path="_index,result",
+                    **self._write_options(),
+                )
+            except ApiError as exc:
+                kind, _ = error_type_and_reason(exc)
+                self._forget_indices(index_missing=kind == _INDEX_MISSING)
+                raise
+            self._note_written_index(answer.body.get("_index"))
+
+    async def put_many(self, records: Sequence[R]) -> None:
+        for record in records:
+            self._check_key(record.key)
+        if not records:
+            return
+        actions = [
+            {
+                "_op_type": "index",
+                "_index": self._index_name,
+                "_id": record.key,
+                "_source": self._kind.to_document(record),
+            }
+            for record in records
+        ]
+        with self._translated("put_many"):
+            await self._ensure_index()
+            await self._bulk("put", actions, self._write_options())
+
+    async def delete_many(self, keys: Sequence[str]) -> int:
+        for key in keys:
+            self._check_key(key)
+        unique = list(dict.fromkeys(keys))
+        if not unique:
+            return 0
+        with self._translated("delete_many"):
+            if await self._ensure_index():
+                # a key may be in every index; resolve now so a retired index is spared
+                targets = await self._concrete_indices(fresh=True)
+            else:
+                targets = (self._index_name,)
+            actions = [
+                {"_op_type": "delete", "_index": index, "_id": key}
+                for key in unique
+                for index in targets
+            ]
+            deleted = await self._bulk("delete", actions, self._refresh_option())
+        return len(set(deleted))
+
+    async def _bulk(
+        self, operation: str, actions: list[dict[str, Any]], options: dict[str, Any]
+    ) -> list[str]:
+        """Send ``actions`` in chunks; return the id of every document actually deleted.
+
+        A delete of an absent document (404) is not a failure. Other failed items raise
+        :class:`BulkOperationError` naming every failed key, once every chunk was sent;
+        the error is also a ``BackendUnavailableError`` when every failure was a 429 or
+        a server error.
+        """
+        failures: dict[str, str] = {}
+        statuses: set[Any] = set()
+        deleted: list[str] = []
+        request_error: ApiError | None = None
+        async for ok, item in async_streaming_bulk(
+            self._client,
+            actions,
+            chunk_size=self._chunk_size,
+            raise_on_error=False,
+            raise_on_exception=False,
+            max_retries=_BULK_RETRIES,
+            initial_backoff=1,
+            **options,
+        ):
+            op_type, info = next(iter(item.items()))
+            key = str(info.get("_id"))
+            if ok:
+                if op_type == "delete" and info.get("result") == "deleted":
+                    deleted.append(key)
+                elif op_type == "index":
+                    self._note_written_index(info.get("_index"))
+                continue
+            status = info.get("status")
+            if op_type == "delete" and status == 404:
+                continue  # already absent (or its index is gone): nothing to delete
+            if isinstance(info.get("exception"), ApiError):
+                request_error = info["exception"]
+            statuses.add(status)
+            _, reason = error_type_and_reason(info.get("error"))
+            failures[key] = f"HTTP {status}: {reason}" if status else reason
+        if not failures:
+            return deleted
+        self._forget_indices()
+        if request_error is not None and request_error.status_code in (401, 403):
+            raise request_error  # translated into an authentication or permission error
+        if all(is_unavailable_status(status) for status in statuses):
+            raise BulkBackendUnavailableError(operation, failures)
+        raise BulkOperationError(operation, failures)
+
+    # -- searches -----------------------------------------------------------------
+
+    async def count(self) -> int:
+        with self._translated("count"):
+            await self._ensure_index()
+            await self._refresh_for_search()
+            answer = await self._client.count(index=self._index_name)
+        return int(answer["count"])
+
+    async def scan(self, *, page_size: int = 1000) -> AsyncIterator[R]:
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+            raise ConfigurationError(f"page_size must be an integer >= 1, not {page_size!r}")
+        with self._translated("scan"):
+            await self._ensure_index()
+            await self._refresh_for_search()
+            pages = self._pages({"match_all": {}}, page_size, source=self._kind.source_fields)
+            async with contextlib.aclosing(pages):
+                async for page in pages:
+                    for hit in page:
+                        record = self._kind.from_document(hit["_id"], hit.get("_source"))
+                        if record is not None:
+                            yield record  # a corrupt document is skipped
+
+    async def _pages(
+        self, query: dict[str, Any], page_size: int, *, source: list[str] | None
+    ) -> AsyncGenerator[list[dict[str, Any]], None]:
+        """Pages of hits matching ``query``: a point in time walked with search_after."""
+        opened = await self._client.open_point_in_time(
+            index=self._index_name, keep_alive=_PIT_KEEP_ALIVE
+        )
+        pit_id: str = opened["id"]
+        fields: dict[str, Any] = (
+            {"source": False} if source is None else {"source_includes": source}
+        )
+        try:
+            search_after: list[Any] | None = None
+            while True:
+                answer = await self._client.search(
+                    pit={"id": pit_id, "keep_alive": _PIT_KEEP_ALIVE},
+                    query=query,
+                    sort=[{"_shard_doc": "asc"}],
+                    size=page_size,
+                    search_after=search_after,
+                    **fields,
+                    track_total_hits=False,
+                    filter_path="pit_id,hits.hits._index,hits.hits._id,hits.hits._source,"
+                    "hits.hits.sort",
+                )
+                pit_id = answer.body.get("pit_id", pit_id)
+                hits: list[dict[str, Any]] = answer.body.get("hits", {}).get("hits", [])
+                if not hits:
+                    return
+                yield hits
+                if len(hits) < page_size:
+                    return
+                search_after = hits[-1]["sort"]
+        finally:
+            with contextlib.suppress(*CLIENT_ERRORS):
+                await self._client.close_point_in_time(id=pit_id)
+
+    async def clear(self) -> int:
+        with self._translated("clear"):
+            await self._ensure_index()
+            return await self._delete_matching({"match_all": {}})
+
+    async def delete_older_than(self, cutoff: datetime) -> int:
+        if not isinstance(cutoff, datetime) or cutoff.tzinfo is None:
+            raise ConfigurationError(
+                f"cutoff must be a timezone-aware datetime, not {cutoff!r}; "
+                "e.g. datetime.now(timezone.utc) - timedelta(days=7)"
+            )
+        # A ``date`` field keeps whole milliseconds. Documents stored before the cutoff's
+        # millisecond are certainly older; those within it are checked against the exact
+        # timestamp in their source. A document without a timestamp counts as the epoch.
+        millis = _epoch_millis(cutoff)
+        certain: list[dict[str, Any]] = [_ms_range(lt=millis)]
+        if cutoff >= _EPOCH:
+            certain.append(_missing_timestamp())
+        with self._translated("delete_older_than"):
+            await self._ensure_index()
+            deleted = await self._delete_matching(_any_of(*certain))
+            deleted += await self._delete_streamed(
+                _ms_range(gte=millis, lte=millis),
+                keep=lambda stamp: stamp is not None and stamp > cutoff,
+                refreshed=True,
+            )
+        return deleted
+
+    async def _delete_matching(self, query: dict[str, Any]) -> int:
+        await self._refresh_for_search()
+        if not self._delete_by_query_missing:
+            try:
+                answer = await self._client.delete_by_query(
+                    index=self._index_name,
+                    query=query,
+                    conflicts="proceed",
+                    refresh=True,
+                )
+            except ApiError as exc:
+                if not self._is_missing_endpoint(exc):
+                    raise
+                self._delete_by_query_missing = True
+                logger.info(
+                    "this cluster has no _delete_by_query (no reindex module): deleting "
+                    "by point in time and bulk instead"
+                )
+            else:
+                failures = answer.body.get("failures") or []
+                if failures:
+                    _, reason = error_type_and_reason(failures[0].get("cause"))
+                    raise BackendError(
+                        f"delete_by_query on {self._index_name!r} left {len(failures)} "
+                        f"document(s) undeleted: {reason}"
+                    )
+                return int(answer.body.get("deleted", 0))
+        return await self._delete_streamed(query, keep=None, refreshed=True)
+
+    @staticmethod
+    def _is_missing_endpoint(exc: ApiError) -> bool:
+        """The 400 "no handler found" of a cluster without the ``reindex`` module."""
+        _, reason = error_type_and_reason(exc)
+        return exc.status_code in (400, 404, 405) and "no handler found" in reason.lower()
+
+    async def _delete_streamed(
+        self,
+        query: dict[str, Any],
+        *,
+        keep: Callable[[datetime | None], bool] | None,
+        refreshed: bool = False,
+    ) -> int:
+        """Delete the hits of ``query`` page by page from their concrete indices.
+
+        ``keep`` (a predicate on the parsed ``timestamp``) spares hits whose exact
+        timestamp says they do not match after all.
+        """
+        if not refreshed:
+            await self._refresh_for_search()
+        deleted = 0
+        source = ["timestamp"] if keep is not None else None
+        pages = self._pages(query, self._chunk_size, source=source)
+        async with contextlib.aclosing(pages):
+            async for page in pages:
+                deleted += await self._delete_hits(page, keep)
+        if deleted:
+            await self._client.indices.refresh(index=self._index_name)
+        return deleted
+
+    async def _delete_hits(
+        self, hits: list[dict[str, Any]], keep: Callable[[datetime | None], bool] | None
+    ) -> int:
+        actions = []
+        for hit in hits:
+            if keep is not None:
+                raw = (hit.get("_source") or {}).get("timestamp")
+                if keep(_EPOCH if raw is None else parse_timestamp(raw)):
+                    continue
+            actions.append({"_op_type": "delete", "_index": hit["_index"], "_id": hit["_id"]})
+        if not actions:
+            return 0
+        # documents, not keys: behind an alias one key may be deleted from several indices
+        return len(await self._bulk("delete", actions, {}))
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Close the client if this repository created it (``owns_client``)."""
+        if self._owns_client and not self._closed:
+            self._closed = True
+            with self._translated("close"):
+                await self._client.close()

@@ -1,0 +1,227 @@
+"""Translate Elasticsearch client failures into the domain's errors.
+
+The rule the fail-open mode relies on: *not answering right now* (connection refused,
+timeout, 429 after the client's retries, HTTP 5xx) becomes
+:class:`~langchain_elasticsearch_cache.domain.errors.BackendUnavailableError`; an answer
+that refuses the request (authentication, privileges, mapping, bad request) becomes
+:class:`~langchain_elasticsearch_cache.domain.errors.BackendError`.
+
+Messages name the problem, the hosts (``scheme://host:port`` only) and the fix. They are
+built from status codes, error types and server reasons, never from URLs or headers as
+given, so no credential can leak into them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from elastic_transport import (
+    ConnectionError as TransportConnectionError,
+)
+from elastic_transport import (
+    ConnectionTimeout,
+    SerializationError,
+    TlsError,
+    TransportError,
+)
+from elasticsearch import ApiError, UnsupportedProductError
+
+from ...domain.errors import (
+    BackendError,
+    BackendUnavailableError,
+    BulkOperationError,
+    CacheError,
+)
+
+__all__ = [
+    "CLIENT_ERRORS",
+    "BulkBackendUnavailableError",
+    "describe_hosts",
+    "error_type_and_reason",
+    "is_unavailable_status",
+    "redact_url",
+    "translate_error",
+    "translated",
+]
+
+#: What the Elasticsearch client raises: answers (``ApiError``) and transport failures.
+CLIENT_ERRORS: tuple[type[Exception], ...] = (ApiError, TransportError)
+
+_MAX_REASON = 300
+_USERINFO = re.compile(r"(?<=://)[^/@\s]*@")
+
+
+class BulkBackendUnavailableError(BulkOperationError, BackendUnavailableError):
+    """Every failed item of a bulk request was rejected for load (429) or a server error.
+
+    It names the keys like any :class:`BulkOperationError` and is also a
+    :class:`BackendUnavailableError`, so the fail-open mode treats it as "not answering".
+    """
+
+
+def redact_url(url: str) -> str:
+    """``https://user:secret@host:9200`` -> ``https://***@host:9200``."""
+    return _USERINFO.sub("***@", url)
+
+
+def describe_hosts(client: Any) -> str:
+    """The client's nodes as ``scheme://host:port``; never credentials (not even userinfo)."""
+    try:
+        nodes = client.transport.node_pool.all()
+        names = [
+            f"{node.config.scheme}://{node.config.host}:{node.config.port}{node.config.path_prefix}"
+            for node in nodes
+        ]
+    except Exception:
+        return "the configured Elasticsearch"
+    return ", ".join(sorted(set(names))) or "the configured Elasticsearch"
+
+
+def is_unavailable_status(status: Any) -> bool:
+    """429 (too many requests), 408 (request timeout) and 5xx say "try again later"."""
+    return isinstance(status, int) and (status in (408, 429) or status >= 500)
+
+
+def _shorten(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_REASON else text[: _MAX_REASON - 3] + "..."
+
+
+def error_type_and_reason(error: Any) -> tuple[str | None, str]:
+    """``(type, reason)`` from an ``ApiError``, a response body or an item's ``error``."""
+    if isinstance(error, ApiError):
+        error = error.body
+    if isinstance(error, Mapping) and "error" in error:
+        error = error["error"]
+    if isinstance(error, Mapping):
+        kind = error.get("type")
+        reason = error.get("reason")
+        caused_by = error.get("caused_by")
+        if isinstance(caused_by, Mapping) and caused_by.get("reason"):
+            reason = f"{reason} (caused by {caused_by.get('type')}: {caused_by.get('reason')})"
+        return (str(kind) if kind else None), _shorten(str(reason or kind or "unknown error"))
+    if error is None:
+        return None, "no reason given"
+    return None, _shorten(str(error))
+
+
+def _chain_text(exc: BaseException) -> str:
+    """The messages of ``exc`` and its causes, for classification only (never shown)."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen and len(parts) < 8:
+        seen.add(id(current))
+        parts.append(f"{type(current).__name__}: {current}")
+        parts.extend(repr(inner) for inner in getattr(current, "errors", ()) or ())
+        current = current.__cause__ or current.__context__
+    return " | ".join(parts).lower()
+
+
+def _connection_problem(exc: Exception) -> str:
+    text = _chain_text(exc)
+    if "refused" in text:
+        return "connection refused"
+    if any(
+        marker in text
+        for marker in ("name or service not known", "nodename nor servname", "getaddrinfo")
+    ):
+        return "the host name does not resolve"
+    if "unreachable" in text:
+        return "network unreachable"
+    if "reset" in text:
+        return "connection reset"
+    return "connection failed"
+
+
+def _api_error(exc: ApiError, action: str, hosts: str) -> CacheError:
+    status = exc.status_code
+    kind, reason = error_type_and_reason(exc)
+    if isinstance(exc, UnsupportedProductError):
+        return BackendError(
+            f"{action}: the server at {hosts} does not identify itself as Elasticsearch; "
+            "check es_url / es_cloud_id"
+        )
+    if status == 401:
+        return BackendError(
+            f"{action}: authentication failed at {hosts}: check es_api_key / "
+            "es_user+es_password (the credentials given were not accepted)"
+        )
+    if status == 403:
+        return BackendError(
+            f"{action}: permission denied at {hosts} ({reason}); give the user or API key "
+            "the privileges the cache needs on the index: read, write, create_index, "
+            "view_index_metadata and manage (for refresh and mapping updates)"
+        )
+    if is_unavailable_status(status):
+        detail = "too many requests (429)" if status == 429 else f"HTTP {status}: {reason}"
+        return BackendUnavailableError(
+            f"{action}: Elasticsearch at {hosts} is not answering right now ({detail}); retry later"
+        )
+    if kind == "index_not_found_exception":
+        return BackendError(f"{action}: the index does not exist ({reason})")
+    if kind in ("mapper_parsing_exception", "document_parsing_exception") or (
+        kind and "mapper" in kind
+    ):
+        return BackendError(
+            f"{action}: the document does not fit the index mapping ({kind}: {reason}); "
+            "the index was probably created by something else with other field types: "
+            "use a new index name, or reindex into one created by this library"
+        )
+    if kind == "illegal_argument_exception" and "no write index" in reason:
+        return BackendError(
+            f'{action}: {reason}; mark one index behind the alias with "is_write_index": true'
+        )
+    if status == 413:
+        return BackendError(
+            f"{action}: the request is larger than the cluster accepts "
+            "(http.max_content_length); lower chunk_size"
+        )
+    label = f"{kind}: {reason}" if kind else reason
+    return BackendError(f"{action}: Elasticsearch refused the request (HTTP {status}, {label})")
+
+
+def translate_error(exc: Exception, action: str, *, client: Any = None) -> CacheError:
+    """The domain error for a client exception; ``action`` says what was being done."""
+    if isinstance(exc, CacheError):
+        return exc
+    hosts = describe_hosts(client) if client is not None else "Elasticsearch"
+    if isinstance(exc, ApiError):
+        return _api_error(exc, action, hosts)
+    if isinstance(exc, ConnectionTimeout):
+        return BackendUnavailableError(
+            f"{action}: Elasticsearch at {hosts} did not answer in time; retry later, or "
+            "raise request_timeout if the cluster is merely slow"
+        )
+    if isinstance(exc, TlsError):
+        return BackendError(
+            f"{action}: the TLS connection to {hosts} failed ({_shorten(str(exc))}); check "
+            "ca_certs, verify_certs or ssl_assert_fingerprint, and http:// versus https://"
+        )
+    if isinstance(exc, TransportConnectionError):
+        return BackendUnavailableError(
+            f"{action}: cannot reach Elasticsearch at {hosts} ({_connection_problem(exc)}); "
+            "check es_url / es_cloud_id and that the cluster is running"
+        )
+    if isinstance(exc, SerializationError):
+        return BackendError(f"{action}: a request or response could not be (de)serialised")
+    if isinstance(exc, TransportError):
+        return BackendUnavailableError(
+            f"{action}: transport failure talking to {hosts} ({type(exc).__name__})"
+        )
+    return BackendError(f"{action}: unexpected {type(exc).__name__}")
+
+
+@contextmanager
+def translated(action: str, *, client: Any = None) -> Iterator[None]:
+    """Run a block of client calls, raising domain errors instead of client errors.
+
+    Works around ``await`` expressions as well: the translation is a plain ``except``.
+    """
+    try:
+        yield
+    except CLIENT_ERRORS as exc:
+        raise translate_error(exc, action, client=client) from exc
