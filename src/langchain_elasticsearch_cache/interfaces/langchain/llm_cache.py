@@ -158,9 +158,7 @@ class AsyncRepositoryLlmCache(_LlmCacheBase):
 
     async def aupdate(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
         record = self._policy.record(prompt, llm_string, return_val, self._clock())
-        await self._runtime.arun(
-            "update", lambda: self._repository.put(record), None, _write_tally
-        )
+        await self._runtime.arun("update", lambda: self._repository.put(record), None, _write_tally)
 
     async def aclear(self, **kwargs: Any) -> None:
         await self._runtime.arun("clear", self._repository.clear, 0)

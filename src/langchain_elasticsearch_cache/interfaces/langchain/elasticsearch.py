@@ -1,0 +1,345 @@
+"""The Elasticsearch caches: the generic LangChain classes composed with the ES adapter.
+
+Constructor parameters are those of ``langchain_elasticsearch`` 1.0.0, plus this
+library's own (``key_scheme``, ``ttl``, ``refresh``, ``fail_open``, TLS and timeouts).
+With ``key_scheme="legacy"`` the same index is readable and writable by both libraries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import attrs
+from elasticsearch import AsyncElasticsearch, Elasticsearch
+
+from ...adapters.elasticsearch import (
+    EMBEDDING_RECORDS,
+    LLM_RECORDS,
+    AsyncElasticsearchRepository,
+    ElasticsearchRepository,
+    RecordKind,
+    create_async_elasticsearch_client,
+    create_elasticsearch_client,
+    validate_index_name,
+)
+from ...domain.errors import ConfigurationError
+from ...domain.keys import KeyScheme
+from ...domain.ports import R
+from ._runtime import Clock
+from .byte_store import AsyncRepositoryByteStore, RepositoryByteStore
+from .llm_cache import AsyncRepositoryLlmCache, RepositoryLlmCache
+
+_NEED_CONNECTION = (
+    "Either 'client' or credentials (es_url, es_cloud_id, etc.) must be provided, "
+    "e.g. ElasticsearchCache('llm-cache', es_url='http://localhost:9200')."
+)
+
+
+@attrs.frozen(repr=False)
+class _Connection:
+    """How to reach Elasticsearch when no client is given. Never printed."""
+
+    url: str | None
+    cloud_id: str | None
+    user: str | None
+    api_key: str | None
+    password: str | None
+    params: Mapping[str, Any] | None
+    ca_certs: str | None
+    verify_certs: bool | None
+    request_timeout: float | None
+    max_retries: int | None
+
+    def __repr__(self) -> str:
+        return "_Connection(...)"
+
+    def factory_kwargs(self) -> dict[str, Any]:
+        if self.url is None and self.cloud_id is None:
+            raise ConfigurationError(_NEED_CONNECTION)
+        return {
+            "url": self.url,
+            "cloud_id": self.cloud_id,
+            "api_key": self.api_key,
+            "username": self.user,
+            "password": self.password,
+            "params": dict(self.params) if self.params else None,
+            "ca_certs": self.ca_certs,
+            "verify_certs": self.verify_certs,
+            "request_timeout": self.request_timeout,
+            "max_retries": self.max_retries,
+        }
+
+
+def _sync_repository(
+    index_name: str,
+    kind: RecordKind[R],
+    client: Elasticsearch | None,
+    connection: _Connection,
+    refresh: bool | str,
+    maximum_duplicates_allowed: int,
+) -> ElasticsearchRepository[R]:
+    validate_index_name(index_name)
+    owns = client is None
+    if client is None:
+        client = create_elasticsearch_client(**connection.factory_kwargs())
+    return ElasticsearchRepository(
+        client,
+        index_name,
+        kind,
+        refresh=refresh,
+        maximum_duplicates_allowed=maximum_duplicates_allowed,
+        owns_client=owns,
+    )
+
+
+def _async_repository(
+    index_name: str,
+    kind: RecordKind[R],
+    client: AsyncElasticsearch | None,
+    connection: _Connection,
+    refresh: bool | str,
+    maximum_duplicates_allowed: int,
+) -> AsyncElasticsearchRepository[R]:
+    validate_index_name(index_name)
+    owns = client is None
+    if client is None:
+        client = create_async_elasticsearch_client(**connection.factory_kwargs())
+    return AsyncElasticsearchRepository(
+        client,
+        index_name,
+        kind,
+        refresh=refresh,
+        maximum_duplicates_allowed=maximum_duplicates_allowed,
+        owns_client=owns,
+    )
+
+
+class ElasticsearchCache(RepositoryLlmCache):
+    """LLM cache in an Elasticsearch index or alias (drop-in for ``langchain_elasticsearch``).
+
+    ``set_llm_cache(ElasticsearchCache("llm-cache", es_url="http://localhost:9200"))``.
+    Writes are not refreshed (lookups are realtime GETs); pass ``refresh=True`` or
+    ``"wait_for"`` if something else must *search* entries right after they are written.
+    """
+
+    def __init__(
+        self,
+        index_name: str,
+        *,
+        store_input: bool = True,
+        store_input_params: bool = True,
+        metadata: dict[str, Any] | None = None,
+        client: Elasticsearch | None = None,
+        es_url: str | None = None,
+        es_cloud_id: str | None = None,
+        es_user: str | None = None,
+        es_api_key: str | None = None,
+        es_password: str | None = None,
+        key_scheme: KeyScheme | str | None = None,
+        ttl: timedelta | float | None = None,
+        refresh: bool | str = False,
+        fail_open: bool = False,
+        maximum_duplicates_allowed: int = 1,
+        es_params: Mapping[str, Any] | None = None,
+        ca_certs: str | None = None,
+        verify_certs: bool | None = None,
+        request_timeout: float | None = None,
+        max_retries: int | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        connection = _Connection(
+            es_url,
+            es_cloud_id,
+            es_user,
+            es_api_key,
+            es_password,
+            es_params,
+            ca_certs,
+            verify_certs,
+            request_timeout,
+            max_retries,
+        )
+        repository = _sync_repository(
+            index_name, LLM_RECORDS, client, connection, refresh, maximum_duplicates_allowed
+        )
+        super().__init__(
+            repository,
+            store_input=store_input,
+            store_input_params=store_input_params,
+            metadata=metadata,
+            key_scheme=key_scheme,
+            ttl=ttl,
+            fail_open=fail_open,
+            clock=clock,
+        )
+        self.index_name = index_name
+
+
+class AsyncElasticsearchCache(AsyncRepositoryLlmCache):
+    """Async LLM cache in an Elasticsearch index or alias (use ``alookup``/``aupdate``)."""
+
+    def __init__(
+        self,
+        index_name: str,
+        *,
+        store_input: bool = True,
+        store_input_params: bool = True,
+        metadata: dict[str, Any] | None = None,
+        client: AsyncElasticsearch | None = None,
+        es_url: str | None = None,
+        es_cloud_id: str | None = None,
+        es_user: str | None = None,
+        es_api_key: str | None = None,
+        es_password: str | None = None,
+        key_scheme: KeyScheme | str | None = None,
+        ttl: timedelta | float | None = None,
+        refresh: bool | str = False,
+        fail_open: bool = False,
+        maximum_duplicates_allowed: int = 1,
+        es_params: Mapping[str, Any] | None = None,
+        ca_certs: str | None = None,
+        verify_certs: bool | None = None,
+        request_timeout: float | None = None,
+        max_retries: int | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        connection = _Connection(
+            es_url,
+            es_cloud_id,
+            es_user,
+            es_api_key,
+            es_password,
+            es_params,
+            ca_certs,
+            verify_certs,
+            request_timeout,
+            max_retries,
+        )
+        repository = _async_repository(
+            index_name, LLM_RECORDS, client, connection, refresh, maximum_duplicates_allowed
+        )
+        super().__init__(
+            repository,
+            store_input=store_input,
+            store_input_params=store_input_params,
+            metadata=metadata,
+            key_scheme=key_scheme,
+            ttl=ttl,
+            fail_open=fail_open,
+            clock=clock,
+        )
+        self.index_name = index_name
+
+
+class ElasticsearchEmbeddingsCache(RepositoryByteStore):
+    """Embeddings ``ByteStore`` in Elasticsearch, for ``CacheBackedEmbeddings``."""
+
+    def __init__(
+        self,
+        index_name: str,
+        *,
+        store_input: bool = True,
+        metadata: dict[str, Any] | None = None,
+        namespace: str | None = None,
+        maximum_duplicates_allowed: int = 1,
+        client: Elasticsearch | None = None,
+        es_url: str | None = None,
+        es_cloud_id: str | None = None,
+        es_user: str | None = None,
+        es_api_key: str | None = None,
+        es_password: str | None = None,
+        key_scheme: KeyScheme | str | None = None,
+        ttl: timedelta | float | None = None,
+        refresh: bool | str = False,
+        fail_open: bool = False,
+        es_params: Mapping[str, Any] | None = None,
+        ca_certs: str | None = None,
+        verify_certs: bool | None = None,
+        request_timeout: float | None = None,
+        max_retries: int | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        connection = _Connection(
+            es_url,
+            es_cloud_id,
+            es_user,
+            es_api_key,
+            es_password,
+            es_params,
+            ca_certs,
+            verify_certs,
+            request_timeout,
+            max_retries,
+        )
+        repository = _sync_repository(
+            index_name, EMBEDDING_RECORDS, client, connection, refresh, maximum_duplicates_allowed
+        )
+        super().__init__(
+            repository,
+            store_input=store_input,
+            metadata=metadata,
+            namespace=namespace,
+            key_scheme=key_scheme,
+            ttl=ttl,
+            fail_open=fail_open,
+            clock=clock,
+        )
+        self.index_name = index_name
+
+
+class AsyncElasticsearchEmbeddingsCache(AsyncRepositoryByteStore):
+    """Async embeddings ``ByteStore`` in Elasticsearch (use ``amget``/``amset``...)."""
+
+    def __init__(
+        self,
+        index_name: str,
+        *,
+        store_input: bool = True,
+        metadata: dict[str, Any] | None = None,
+        namespace: str | None = None,
+        maximum_duplicates_allowed: int = 1,
+        client: AsyncElasticsearch | None = None,
+        es_url: str | None = None,
+        es_cloud_id: str | None = None,
+        es_user: str | None = None,
+        es_api_key: str | None = None,
+        es_password: str | None = None,
+        key_scheme: KeyScheme | str | None = None,
+        ttl: timedelta | float | None = None,
+        refresh: bool | str = False,
+        fail_open: bool = False,
+        es_params: Mapping[str, Any] | None = None,
+        ca_certs: str | None = None,
+        verify_certs: bool | None = None,
+        request_timeout: float | None = None,
+        max_retries: int | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        connection = _Connection(
+            es_url,
+            es_cloud_id,
+            es_user,
+            es_api_key,
+            es_password,
+            es_params,
+            ca_certs,
+            verify_certs,
+            request_timeout,
+            max_retries,
+        )
+        repository = _async_repository(
+            index_name, EMBEDDING_RECORDS, client, connection, refresh, maximum_duplicates_allowed
+        )
+        super().__init__(
+            repository,
+            store_input=store_input,
+            metadata=metadata,
+            namespace=namespace,
+            key_scheme=key_scheme,
+            ttl=ttl,
+            fail_open=fail_open,
+            clock=clock,
+        )
+        self.index_name = index_name
