@@ -19,8 +19,12 @@ if [ -z "${ES_URL:-}" ] && ! command -v mvn >/dev/null 2>&1; then
 fi
 
 echo "== ruff"
-.venv/bin/ruff check src tests scripts benchmarks
-.venv/bin/ruff format --check src tests scripts benchmarks
+lint_paths="src tests scripts"
+[ -d benchmarks ] && lint_paths="$lint_paths benchmarks"
+# shellcheck disable=SC2086
+.venv/bin/ruff check $lint_paths
+# shellcheck disable=SC2086
+.venv/bin/ruff format --check $lint_paths
 echo "== mypy --strict"
 .venv/bin/mypy --strict src
 echo "== import contracts"
