@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import timedelta
-from types import TracebackType
 from typing import Any
 
 from langchain_core.stores import ByteStore
 
 from ...domain.entries import EmbeddingRecord
 from ...domain.errors import KeysNotStoredError
-from ...domain.expiry import expiry_cutoff
 from ...domain.keys import KeyScheme
 from ...domain.policies import EmbeddingCachePolicy
 from ...domain.ports import AsyncRepository, Repository
+from ._lifecycle import AsyncLifecycle, SyncLifecycle
 from ._runtime import CacheStatistics, Clock, Runtime, Tally, utc_now
 
 _NO_KEYS = (
@@ -88,7 +87,7 @@ class _ByteStoreBase(ByteStore):
         )
 
 
-class RepositoryByteStore(_ByteStoreBase):
+class RepositoryByteStore(_ByteStoreBase, SyncLifecycle):
     """A synchronous LangChain ``ByteStore`` over any :class:`Repository` of embeddings."""
 
     def __init__(self, repository: Repository[EmbeddingRecord], **options: Any) -> None:
@@ -135,32 +134,8 @@ class RepositoryByteStore(_ByteStoreBase):
             if key is not None:
                 yield key
 
-    def purge_expired(self) -> int:
-        """Delete the entries older than ``ttl`` from the store; returns how many."""
-        ttl = self._policy.ttl
-        if ttl is None:
-            return 0
-        cutoff = expiry_cutoff(self._clock(), ttl)
-        return self._runtime.run(
-            "purge_expired", lambda: self._repository.delete_older_than(cutoff), 0
-        )
 
-    def close(self) -> None:
-        self._repository.close()
-
-    def __enter__(self) -> RepositoryByteStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class AsyncRepositoryByteStore(_ByteStoreBase):
+class AsyncRepositoryByteStore(_ByteStoreBase, AsyncLifecycle):
     """An asynchronous ``ByteStore`` over any :class:`AsyncRepository` of embeddings.
 
     As in the seed, the sync methods raise: use ``amget`` / ``amset`` / ``amdelete`` /
@@ -221,27 +196,3 @@ class AsyncRepositoryByteStore(_ByteStoreBase):
             key = self._policy.listed_key(record, prefix, now)
             if key is not None:
                 yield key
-
-    async def apurge_expired(self) -> int:
-        """Delete the entries older than ``ttl`` from the store; returns how many."""
-        ttl = self._policy.ttl
-        if ttl is None:
-            return 0
-        cutoff = expiry_cutoff(self._clock(), ttl)
-        return await self._runtime.arun(
-            "purge_expired", lambda: self._repository.delete_older_than(cutoff), 0
-        )
-
-    async def aclose(self) -> None:
-        await self._repository.close()
-
-    async def __aenter__(self) -> AsyncRepositoryByteStore:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()

@@ -7,6 +7,7 @@ With ``key_scheme="legacy"`` the same index is readable and writable by both lib
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -24,12 +25,14 @@ from ...adapters.elasticsearch import (
     create_elasticsearch_client,
     validate_index_name,
 )
-from ...domain.errors import ConfigurationError
+from ...domain.errors import BackendUnavailableError, ConfigurationError
 from ...domain.keys import KeyScheme
 from ...domain.ports import R
 from ._runtime import Clock
 from .byte_store import AsyncRepositoryByteStore, RepositoryByteStore
 from .llm_cache import AsyncRepositoryLlmCache, RepositoryLlmCache
+
+logger = logging.getLogger("langchain_elasticsearch_cache")
 
 _NEED_CONNECTION = (
     "Either 'client' or credentials (es_url, es_cloud_id, etc.) must be provided, "
@@ -79,11 +82,12 @@ def _sync_repository(
     connection: _Connection,
     refresh: bool | str,
     maximum_duplicates_allowed: int,
+    fail_open: bool = False,
 ) -> ElasticsearchRepository[R]:
     validate_index_name(index_name)
     owns = client is None
     if client is None:
-        client = create_elasticsearch_client(**connection.factory_kwargs())
+        client = _checked_client(connection, fail_open)
     return ElasticsearchRepository(
         client,
         index_name,
@@ -92,6 +96,27 @@ def _sync_repository(
         maximum_duplicates_allowed=maximum_duplicates_allowed,
         owns_client=owns,
     )
+
+
+def _checked_client(connection: _Connection, fail_open: bool) -> Elasticsearch:
+    """A client checked with one ``info()``; with ``fail_open`` an unreachable cluster is
+    logged and the cache is built anyway (it misses until Elasticsearch answers).
+
+    Wrong credentials, a server that is not Elasticsearch and bad parameters still raise:
+    fail-open hides outages, never misconfiguration.
+    """
+    kwargs = connection.factory_kwargs()
+    try:
+        return create_elasticsearch_client(**kwargs)
+    except BackendUnavailableError as exc:
+        if not fail_open:
+            raise
+        logger.warning(
+            "Elasticsearch is not answering while the cache is created; fail_open=True, so "
+            "the cache is created anyway and every lookup is a miss until it answers: %s",
+            exc,
+        )
+        return create_elasticsearch_client(**kwargs, check=False)
 
 
 def _async_repository(
@@ -162,7 +187,13 @@ class ElasticsearchCache(RepositoryLlmCache):
             max_retries,
         )
         repository = _sync_repository(
-            index_name, LLM_RECORDS, client, connection, refresh, maximum_duplicates_allowed
+            index_name,
+            LLM_RECORDS,
+            client,
+            connection,
+            refresh,
+            maximum_duplicates_allowed,
+            fail_open,
         )
         super().__init__(
             repository,
@@ -274,7 +305,13 @@ class ElasticsearchEmbeddingsCache(RepositoryByteStore):
             max_retries,
         )
         repository = _sync_repository(
-            index_name, EMBEDDING_RECORDS, client, connection, refresh, maximum_duplicates_allowed
+            index_name,
+            EMBEDDING_RECORDS,
+            client,
+            connection,
+            refresh,
+            maximum_duplicates_allowed,
+            fail_open,
         )
         super().__init__(
             repository,

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from types import TracebackType
 from typing import Any
 
 from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
 from langchain_core.outputs import Generation
 
 from ...domain.entries import LlmRecord
-from ...domain.expiry import expiry_cutoff
 from ...domain.keys import KeyScheme
 from ...domain.policies import LlmCachePolicy
 from ...domain.ports import AsyncRepository, Repository
+from ._lifecycle import AsyncLifecycle, SyncLifecycle
 from ._runtime import CacheStatistics, Clock, Runtime, Tally, utc_now
 
 
@@ -69,7 +68,7 @@ class _LlmCacheBase(BaseCache):
         )
 
 
-class RepositoryLlmCache(_LlmCacheBase):
+class RepositoryLlmCache(_LlmCacheBase, SyncLifecycle):
     """A synchronous LangChain LLM cache over any :class:`Repository` of LLM records.
 
     ``set_llm_cache(RepositoryLlmCache(my_repository))`` plugs in a custom adapter.
@@ -100,32 +99,8 @@ class RepositoryLlmCache(_LlmCacheBase):
     def clear(self, **kwargs: Any) -> None:
         self._runtime.run("clear", self._repository.clear, 0)
 
-    def purge_expired(self) -> int:
-        """Delete the entries older than ``ttl`` from the store; returns how many."""
-        ttl = self._policy.ttl
-        if ttl is None:
-            return 0
-        cutoff = expiry_cutoff(self._clock(), ttl)
-        return self._runtime.run(
-            "purge_expired", lambda: self._repository.delete_older_than(cutoff), 0
-        )
 
-    def close(self) -> None:
-        self._repository.close()
-
-    def __enter__(self) -> RepositoryLlmCache:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class AsyncRepositoryLlmCache(_LlmCacheBase):
+class AsyncRepositoryLlmCache(_LlmCacheBase, AsyncLifecycle):
     """An asynchronous LangChain LLM cache over any :class:`AsyncRepository`.
 
     As in the seed, the sync methods raise: use ``alookup`` / ``aupdate`` / ``aclear``.
@@ -162,27 +137,3 @@ class AsyncRepositoryLlmCache(_LlmCacheBase):
 
     async def aclear(self, **kwargs: Any) -> None:
         await self._runtime.arun("clear", self._repository.clear, 0)
-
-    async def apurge_expired(self) -> int:
-        """Delete the entries older than ``ttl`` from the store; returns how many."""
-        ttl = self._policy.ttl
-        if ttl is None:
-            return 0
-        cutoff = expiry_cutoff(self._clock(), ttl)
-        return await self._runtime.arun(
-            "purge_expired", lambda: self._repository.delete_older_than(cutoff), 0
-        )
-
-    async def aclose(self) -> None:
-        await self._repository.close()
-
-    async def __aenter__(self) -> AsyncRepositoryLlmCache:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
