@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import datetime
+from types import TracebackType
 from typing import Generic
 
 from ..domain.errors import ConfigurationError
@@ -83,6 +84,17 @@ class InMemoryRepository(Generic[R]):
     def close(self) -> None:
         """Nothing to release; present so every repository closes the same way."""
 
+    def __enter__(self) -> InMemoryRepository[R]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
 
 class AsyncInMemoryRepository(Generic[R]):
     """The async face of :class:`InMemoryRepository` (optionally sharing one)."""
@@ -120,3 +132,14 @@ class AsyncInMemoryRepository(Generic[R]):
 
     async def close(self) -> None:
         self.sync.close()
+
+    async def __aenter__(self) -> AsyncInMemoryRepository[R]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()

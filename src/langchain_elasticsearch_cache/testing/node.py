@@ -36,26 +36,32 @@ Things the caller does not have to care about:
 Command line::
 
     python -m langchain_elasticsearch_cache.testing.node start --version 8.19.7
+    python -m langchain_elasticsearch_cache.testing.node start --secure   # HTTPS + auth
     python -m langchain_elasticsearch_cache.testing.node fetch --version 9.2.0
     python -m langchain_elasticsearch_cache.testing.node jdk --version 9.2.0
 
-``start`` prints the node's URL on the first line of stdout and keeps the node running until
-Ctrl-C or SIGTERM, then stops it and removes its data.
+``start`` prints the node's URL on the first line of stdout (with ``--secure``, then the CA
+file and the ``elastic`` password) and keeps the node running until Ctrl-C or SIGTERM, then
+stops it and removes its data.
 """
 
 from __future__ import annotations
 
 import argparse
 import atexit
+import base64
 import contextlib
+import dataclasses
 import fcntl
 import json
 import logging
 import os
 import pwd
 import re
+import secrets
 import shutil
 import signal
+import ssl
 import stat
 import subprocess
 import sys
@@ -76,9 +82,11 @@ __all__ = [
     "LocalElasticsearchNode",
     "NodeError",
     "NodeStartError",
+    "TlsFiles",
     "default_cache_dir",
     "fetch_distribution",
     "find_jdk",
+    "generate_tls_files",
     "jdk_for_version",
     "main",
 ]
@@ -512,6 +520,331 @@ def _chown_tree(path: Path, uid: int, gid: int) -> None:
             os.chown(Path(directory) / name, uid, gid, follow_symlinks=False)
 
 
+# --------------------------------------------------------------------------- TLS material
+
+ELASTIC_USER = "elastic"
+"""The built-in superuser whose password a secure node sets through ``bootstrap.password``."""
+
+# Settings a secure node gets on top of BASE_SETTINGS; paths are relative to the config dir.
+SECURE_SETTINGS: Mapping[str, str] = {
+    "xpack.security.enabled": "true",
+    "xpack.security.http.ssl.enabled": "true",
+    "xpack.security.http.ssl.key": "certs/node.key",
+    "xpack.security.http.ssl.certificate": "certs/node.crt",
+    "xpack.security.http.ssl.certificate_authorities": "certs/ca.crt",
+    # a single-node cluster on loopback needs no transport TLS (no bootstrap check applies)
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class TlsFiles:
+    """PEM files of a throw-away certificate authority and of a server certificate it
+    signed for ``127.0.0.1`` and ``localhost`` (subject alternative names IP and DNS)."""
+
+    ca_cert: Path
+    ca_key: Path
+    cert: Path
+    key: Path
+
+
+def _run_tool(
+    command: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    stdin_text: str | None = None,
+    timeout: float = 180.0,
+) -> None:
+    """Run a helper program; :class:`NodeError` with its output when it fails."""
+    try:
+        done = subprocess.run(  # noqa: S603 - fixed argv, no shell
+            list(command),
+            env=dict(env) if env is not None else None,
+            input=stdin_text,
+            stdin=None if stdin_text is not None else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        raise NodeError(f"could not run {Path(command[0]).name}: {error}") from error
+    if done.returncode != 0:
+        output = (done.stdout + done.stderr).strip()[-3000:]
+        raise NodeError(
+            f"{Path(command[0]).name} {' '.join(command[1:3])} failed "
+            f"(exit {done.returncode}):\n{output}"
+        )
+
+
+def _tool_environment(java_home: Path, scratch: Path) -> dict[str, str]:
+    environment = {
+        key: value for key, value in os.environ.items() if key not in _ENVIRONMENT_REPLACED
+    }
+    environment.update(
+        {
+            "ES_JAVA_HOME": str(java_home),
+            "ES_TMPDIR": str(scratch),
+            "CLI_JAVA_OPTS": f"-Djava.io.tmpdir={scratch}",
+        }
+    )
+    return environment
+
+
+def _unzip_flat(archive: Path, names: Mapping[str, Path]) -> None:
+    """Extract the members of ``archive`` whose base name is a key of ``names``."""
+    with zipfile.ZipFile(archive) as bundle:
+        for info in bundle.infolist():
+            target = names.get(Path(info.filename).name)
+            if target is not None and not info.is_dir():
+                target.write_bytes(bundle.read(info))
+
+
+def _certutil_tls_files(
+    files: TlsFiles, certutil: Path, java_home: Path, days: int, scratch: Path
+) -> None:
+    environment = _tool_environment(java_home, scratch)
+    ca_zip, node_zip = scratch / "ca.zip", scratch / "node.zip"
+    _run_tool(
+        [str(certutil), "ca", "--pem", "--silent", "--days", str(days), "--out", str(ca_zip)],
+        env=environment,
+    )
+    _unzip_flat(ca_zip, {"ca.crt": files.ca_cert, "ca.key": files.ca_key})
+    _run_tool(
+        [
+            str(certutil),
+            "cert",
+            "--pem",
+            "--silent",
+            "--ca-cert",
+            str(files.ca_cert),
+            "--ca-key",
+            str(files.ca_key),
+            "--name",
+            "node",
+            "--ip",
+            _HOST,
+            "--dns",
+            "localhost",
+            "--days",
+            str(days),
+            "--out",
+            str(node_zip),
+        ],
+        env=environment,
+    )
+    _unzip_flat(node_zip, {"node.crt": files.cert, "node.key": files.key})
+
+
+def _openssl_tls_files(files: TlsFiles, openssl: str, days: int, scratch: Path) -> None:
+    extensions = scratch / "node.ext"
+    extensions.write_text(
+        f"subjectAltName=IP:{_HOST},DNS:localhost\n"
+        "basicConstraints=critical,CA:FALSE\n"
+        "keyUsage=critical,digitalSignature,keyEncipherment\n"
+        "extendedKeyUsage=serverAuth\n",
+        encoding="utf-8",
+    )
+    request = scratch / "node.csr"
+    ca = [
+        *("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", str(days)),
+        *("-keyout", str(files.ca_key), "-out", str(files.ca_cert)),
+        *("-subj", "/CN=langchain-elasticsearch-cache test CA"),
+        *("-addext", "basicConstraints=critical,CA:TRUE"),
+        *("-addext", "keyUsage=critical,keyCertSign,cRLSign"),
+    ]
+    node_request = [
+        *("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost"),
+        *("-keyout", str(files.key), "-out", str(request)),
+    ]
+    signing = [
+        *("x509", "-req", "-in", str(request), "-days", str(days), "-sha256"),
+        *("-CA", str(files.ca_cert), "-CAkey", str(files.ca_key), "-CAcreateserial"),
+        *("-CAserial", str(scratch / "ca.srl"), "-extfile", str(extensions)),
+        *("-out", str(files.cert)),
+    ]
+    for arguments in (ca, node_request, signing):
+        _run_tool([openssl, *arguments])
+
+
+def generate_tls_files(
+    directory: str | os.PathLike[str],
+    *,
+    es_home: str | os.PathLike[str] | None = None,
+    java_home: str | os.PathLike[str] | None = None,
+    days: int = 30,
+) -> TlsFiles:
+    """Make a new CA and a server certificate for ``127.0.0.1`` / ``localhost`` in PEM.
+
+    Written to ``directory`` as ``ca.crt``, ``ca.key``, ``node.crt`` and ``node.key``.
+    With ``es_home`` and ``java_home`` the distribution's own ``bin/elasticsearch-certutil``
+    makes them (what Elasticsearch's documentation uses); otherwise, or when that tool is
+    missing, the ``openssl`` command line does. Every file is world-readable: the node may
+    run as another user, and these are throw-away test credentials.
+    """
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    files = TlsFiles(
+        ca_cert=target / "ca.crt",
+        ca_key=target / "ca.key",
+        cert=target / "node.crt",
+        key=target / "node.key",
+    )
+    certutil = Path(es_home) / "bin" / "elasticsearch-certutil" if es_home is not None else None
+    openssl = shutil.which("openssl")
+    with tempfile.TemporaryDirectory(prefix=".tls-", dir=target) as scratch_name:
+        scratch = Path(scratch_name)
+        if certutil is not None and java_home is not None and certutil.is_file():
+            _certutil_tls_files(files, certutil, Path(java_home), days, scratch)
+        elif openssl:
+            _openssl_tls_files(files, openssl, days, scratch)
+        else:
+            raise NodeError(
+                "cannot make TLS certificates: no bin/elasticsearch-certutil in the "
+                "distribution and no openssl on PATH (install openssl)"
+            )
+    for path in (files.ca_cert, files.ca_key, files.cert, files.key):
+        if not path.is_file():
+            raise NodeError(f"certificate generation did not produce {path}")
+        _chmod_shared(path, executable=False)
+    return files
+
+
+# --------------------------------------------------------------------------- the .security index
+
+# The integ-test zip lacks the analysis-common module, and the settings of the ``.security``
+# system index use three of its components (an ``email`` analyzer built from the
+# ``uax_url_email`` tokenizer and the ``pattern_capture`` and ``unique`` token filters).
+# Without them that index cannot be created, so a secure node would have no API keys (nor
+# native users, roles or tokens): ``_security/api_key`` answers 400 "Unknown filter type
+# [pattern_capture]". A secure node therefore runs from a hard-linked copy of the install
+# with a tiny *stable* analysis plugin registering those three names: ``uax_url_email`` is
+# Lucene's own tokenizer, the two filters pass tokens through (they only shape how the
+# e-mail addresses of native users are searched). The stable plugin API is the one
+# Elasticsearch keeps compatible across versions; the plugin is compiled here with the
+# JDK's ``javac`` against the jars of the distribution it is added to.
+_SECURITY_ANALYSIS_PLUGIN = "lecache-security-analysis"
+_SECURITY_ANALYSIS_SOURCES: Mapping[str, str] = {
+    "PatternCapture": """package lecache;
+import org.apache.lucene.analysis.TokenStream;
+import org.elasticsearch.plugin.NamedComponent;
+import org.elasticsearch.plugin.analysis.TokenFilterFactory;
+@NamedComponent("pattern_capture")
+public class PatternCapture implements TokenFilterFactory {
+    public TokenStream create(TokenStream input) { return input; }
+}
+""",
+    "Unique": """package lecache;
+import org.apache.lucene.analysis.TokenStream;
+import org.elasticsearch.plugin.NamedComponent;
+import org.elasticsearch.plugin.analysis.TokenFilterFactory;
+@NamedComponent("unique")
+public class Unique implements TokenFilterFactory {
+    public TokenStream create(TokenStream input) { return input; }
+}
+""",
+    "UaxUrlEmail": """package lecache;
+import org.apache.lucene.analysis.Tokenizer;
+import org.apache.lucene.analysis.email.UAX29URLEmailTokenizer;
+import org.elasticsearch.plugin.NamedComponent;
+import org.elasticsearch.plugin.analysis.TokenizerFactory;
+@NamedComponent("uax_url_email")
+public class UaxUrlEmail implements TokenizerFactory {
+    public Tokenizer create() { return new UAX29URLEmailTokenizer(); }
+}
+""",
+}
+_SECURITY_ANALYSIS_COMPONENTS = {
+    "org.elasticsearch.plugin.analysis.TokenFilterFactory": {
+        "pattern_capture": "lecache.PatternCapture",
+        "unique": "lecache.Unique",
+    },
+    "org.elasticsearch.plugin.analysis.TokenizerFactory": {
+        "uax_url_email": "lecache.UaxUrlEmail",
+    },
+}
+
+
+def _link_or_copy(source: str, destination: str) -> None:
+    try:
+        os.link(source, destination)
+    except OSError:  # another file system, or links not allowed: a real copy
+        shutil.copy2(source, destination)
+
+
+def _build_security_analysis_plugin(home: Path, java_home: Path, target: Path) -> None:
+    javac = java_home / "bin" / "javac"
+    if not javac.is_file():
+        raise NodeError(f"{java_home} has no bin/javac (a JRE?): a JDK is needed")
+    lib = home / "lib"
+    classpath = []
+    for pattern in (
+        "elasticsearch-plugin-analysis-api-*.jar",
+        "elasticsearch-plugin-api-*.jar",
+        "lucene-core-*.jar",
+        "lucene-analysis-common-*.jar",
+    ):
+        found = sorted(lib.glob(pattern))
+        if not found:
+            raise NodeError(f"{lib} has no {pattern}: cannot build the analysis plugin")
+        classpath.append(str(found[0]))
+    version = home.name.removeprefix("elasticsearch-")
+    with tempfile.TemporaryDirectory(prefix=".plugin-", dir=target.parent) as scratch_name:
+        scratch = Path(scratch_name)
+        sources = []
+        for name, text in _SECURITY_ANALYSIS_SOURCES.items():
+            source = scratch / "lecache" / f"{name}.java"
+            source.parent.mkdir(exist_ok=True)
+            source.write_text(text, encoding="utf-8")
+            sources.append(str(source))
+        classes = scratch / "classes"
+        _run_tool(
+            [
+                *(str(javac), "--release", "17", "-proc:none", "-nowarn"),
+                *("-cp", os.pathsep.join(classpath), "-d", str(classes), *sources),
+            ],
+            env=_tool_environment(java_home, scratch),
+        )
+        _makedirs_shared(target)
+        with zipfile.ZipFile(target / f"{_SECURITY_ANALYSIS_PLUGIN}.jar", "w") as jar:
+            jar.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\r\n\r\n")
+            for compiled in sorted(classes.rglob("*.class")):
+                jar.write(compiled, compiled.relative_to(classes).as_posix())
+    (target / "stable-plugin-descriptor.properties").write_text(
+        "description=stand-ins for the analysis-common components of the .security index\n"
+        f"version=1.0\nname={_SECURITY_ANALYSIS_PLUGIN}\n"
+        f"elasticsearch.version={version}\njava.version=17\n",
+        encoding="utf-8",
+    )
+    (target / "named_components.json").write_text(
+        json.dumps(_SECURITY_ANALYSIS_COMPONENTS), encoding="utf-8"
+    )
+    for path in target.iterdir():
+        _chmod_shared(path, executable=False)
+
+
+def _home_with_security_index(home: Path, java_home: Path) -> Path:
+    """``home`` plus the analysis plugin the ``.security`` index needs (see above), made
+    once next to it as a hard-linked copy (a plain copy across file systems)."""
+    if (home / "modules" / "analysis-common").is_dir():
+        return home  # a full distribution: nothing is missing
+    root = home.parent / "with-security-index"
+    _makedirs_shared(root)
+    target = root / home.name
+    marker = root / f".{home.name}{_COMPLETE_MARKER}"
+    with _exclusive_lock(root / f".{home.name}.lock"):
+        if marker.is_file() and target.is_dir():
+            return target
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(home, target, symlinks=True, copy_function=_link_or_copy)
+        _build_security_analysis_plugin(
+            home, java_home, target / "plugins" / _SECURITY_ANALYSIS_PLUGIN
+        )
+        marker.touch(mode=0o644)
+    logger.info("made %s: %s plus a plugin the .security index needs", target, home)
+    return target
+
+
 # --------------------------------------------------------------------------- the node
 
 
@@ -551,8 +884,16 @@ class LocalElasticsearchNode:
     ``stop`` ends the node and deletes that directory; ``kill`` SIGKILLs the node and keeps
     it, so that ``restart`` brings the same data back on the same ports (fault tests).
 
-    ``secure=True`` is reserved for a later TLS + authentication mode and is refused for now.
-    ``settings`` are extra ``-E`` settings, merged over :data:`BASE_SETTINGS`.
+    ``secure=True`` starts the node with security on, as a production cluster runs: HTTPS
+    with a certificate signed by a CA made for this node (see :func:`generate_tls_files`;
+    subject alternative names IP ``127.0.0.1`` and DNS ``localhost``) and authentication
+    required, the ``elastic`` superuser's password set through the keystore's
+    ``bootstrap.password`` (``password``, random unless given). Connect with
+    :attr:`url` (``https://...``), :attr:`ca_certs`, :attr:`username` and :attr:`password`,
+    or ``Elasticsearch(**node.client_options())``.
+
+    ``settings`` are extra ``-E`` settings, merged over :data:`BASE_SETTINGS` (and
+    :data:`SECURE_SETTINGS`).
     """
 
     def __init__(
@@ -564,10 +905,13 @@ class LocalElasticsearchNode:
         java_home: str | os.PathLike[str] | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
         settings: Mapping[str, str] | None = None,
+        password: str | None = None,
     ) -> None:
         _parse_version(version)
-        if secure:
-            raise NotImplementedError("LocalElasticsearchNode has no TLS/security mode yet")
+        if password is not None and not secure:
+            raise ValueError("password is only used with secure=True")
+        if password is not None and len(password) < 6:
+            raise ValueError("Elasticsearch wants a password of at least 6 characters")
         if not re.fullmatch(r"\d+[kKmMgG]?", heap):
             raise ValueError(f"heap must look like 512m or 1g, not {heap!r}")
         self.version = version
@@ -584,15 +928,51 @@ class LocalElasticsearchNode:
         self._http_port: int | None = None
         self._transport_port: int | None = None
         self._atexit_registered = False
+        self._password = (password or secrets.token_urlsafe(18)) if secure else None
+        self._tls: TlsFiles | None = None
+        self._home_secured = False
+
+    def __repr__(self) -> str:  # never the password
+        where = self.url if self._http_port is not None else "not started"
+        return f"LocalElasticsearchNode({self.version!r}, secure={self.secure}, {where})"
 
     # ----------------------------------------------------------------- properties
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:<port>``; known once the node has started."""
+        """``http://127.0.0.1:<port>`` (``https://`` when secure); known once started."""
         if self._http_port is None:
             raise NodeError("the node has not been started")
-        return f"http://{_HOST}:{self._http_port}"
+        scheme = "https" if self.secure else "http"
+        return f"{scheme}://{_HOST}:{self._http_port}"
+
+    @property
+    def username(self) -> str | None:
+        """``elastic`` for a secure node, ``None`` otherwise."""
+        return ELASTIC_USER if self.secure else None
+
+    @property
+    def password(self) -> str | None:
+        """The ``elastic`` user's password (secure nodes only)."""
+        return self._password
+
+    @property
+    def ca_certs(self) -> str | None:
+        """Path of the PEM file of the CA that signed a secure node's certificate."""
+        return str(self._tls.ca_cert) if self._tls is not None else None
+
+    @property
+    def tls_files(self) -> TlsFiles | None:
+        """The secure node's CA and certificate files (kept until :meth:`stop`)."""
+        return self._tls
+
+    def client_options(self) -> dict[str, object]:
+        """Keyword arguments for ``Elasticsearch(...)`` that reach this node."""
+        options: dict[str, object] = {"hosts": [self.url]}
+        if self.secure:
+            options["basic_auth"] = (ELASTIC_USER, self._password)
+            options["ca_certs"] = self.ca_certs
+        return options
 
     @property
     def http_port(self) -> int | None:
@@ -655,6 +1035,7 @@ class LocalElasticsearchNode:
         if self._base_dir is not None:
             shutil.rmtree(self._base_dir, ignore_errors=True)
             self._base_dir = None
+        self._tls = None
         self._http_port = None
         self._transport_port = None
         if self._atexit_registered:
@@ -719,6 +1100,9 @@ class LocalElasticsearchNode:
         if self._java_home is None:
             self._java_home = jdk_for_version(self.version, self._java_home_arg)
             logger.info("Elasticsearch %s will run on %s", self.version, self._java_home)
+        if self.secure and not self._home_secured:
+            self._home = _home_with_security_index(self._home, self._java_home)
+            self._home_secured = True
         if self._owner is None and os.geteuid() == 0:
             self._owner = _ensure_user(os.environ.get("LECACHE_ES_USER") or DEFAULT_USER)
         if self._base_dir is None:
@@ -726,6 +1110,12 @@ class LocalElasticsearchNode:
             shutil.copytree(self._home / "config", base / "config")
             for name in ("data", "logs", "tmp"):
                 (base / name).mkdir()
+            if self.secure:
+                try:
+                    self._tls = self._secure_config(base)
+                except BaseException:
+                    shutil.rmtree(base, ignore_errors=True)
+                    raise
             if self._owner is not None:
                 _chown_tree(base, *self._owner)
             self._base_dir = base
@@ -733,9 +1123,57 @@ class LocalElasticsearchNode:
             atexit.register(self._cleanup_at_exit)
             self._atexit_registered = True
 
+    def _secure_config(self, base: Path) -> TlsFiles:
+        """Certificates under ``config/certs`` and a keystore holding ``bootstrap.password``.
+
+        The keystore tool and the certificate tool are JVMs taking seconds each, so the
+        keystore is made while the certificates are.
+        """
+        assert self._home is not None and self._java_home is not None
+        assert self._password is not None
+        environment = _tool_environment(self._java_home, base / "tmp")
+        environment["ES_PATH_CONF"] = str(base / "config")
+        failure: list[BaseException] = []
+
+        def make_keystore() -> None:
+            try:
+                _run_tool(
+                    [
+                        str(self._home_bin("elasticsearch-keystore")),
+                        "add",
+                        "--stdin",
+                        "--force",  # creates the keystore without asking
+                        "bootstrap.password",
+                    ],
+                    env=environment,
+                    stdin_text=self._password,
+                )
+            except BaseException as error:
+                failure.append(error)
+
+        keystore = threading.Thread(target=make_keystore, name="es-keystore", daemon=True)
+        keystore.start()
+        try:
+            files = generate_tls_files(
+                base / "config" / "certs", es_home=self._home, java_home=self._java_home
+            )
+        finally:
+            keystore.join()
+        if failure:
+            raise failure[0]
+        if not (base / "config" / "elasticsearch.keystore").is_file():
+            raise NodeError("elasticsearch-keystore did not create config/elasticsearch.keystore")
+        return files
+
+    def _home_bin(self, name: str) -> Path:
+        assert self._home is not None
+        return self._home / "bin" / name
+
     def _command(self) -> list[str]:
         assert self._home is not None and self._base_dir is not None
         settings = dict(BASE_SETTINGS)
+        if self.secure:
+            settings.update(SECURE_SETTINGS)
         settings.update(
             {
                 "path.data": str(self._base_dir / "data"),
@@ -836,9 +1274,15 @@ class LocalElasticsearchNode:
 
     def _health(self) -> str:
         url = f"{self.url}/_cluster/health?wait_for_status=yellow&timeout=1s"
+        request = urllib.request.Request(url)  # noqa: S310 - always http(s)://127.0.0.1:<port>/
+        context: ssl.SSLContext | None = None
+        if self.secure:
+            assert self._tls is not None and self._password is not None
+            context = ssl.create_default_context(cafile=str(self._tls.ca_cert))
+            token = base64.b64encode(f"{ELASTIC_USER}:{self._password}".encode()).decode()
+            request.add_header("Authorization", f"Basic {token}")
         try:
-            # the URL is always http://127.0.0.1:<port>/...
-            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=5, context=context) as response:  # noqa: S310
                 body = json.loads(response.read().decode("utf-8"))
         except urllib.error.HTTPError as error:  # 408 while still red, 503 while booting
             return f"HTTP {error.code}"
@@ -901,6 +1345,11 @@ def _build_parser() -> argparse.ArgumentParser:
     start = commands.add_parser("start", help="start a node, print its URL, run until signalled")
     common(start)
     start.add_argument("--heap", default="512m")
+    start.add_argument(
+        "--secure",
+        action="store_true",
+        help="HTTPS and authentication; prints the CA file and the elastic password too",
+    )
     start.add_argument("--timeout", type=float, default=180.0)
     start.add_argument(
         "-E",
@@ -929,6 +1378,7 @@ def _serve(arguments: argparse.Namespace) -> int:
         java_home=arguments.java_home,
         cache_dir=arguments.cache_dir,
         settings=settings,
+        secure=arguments.secure,
     )
     stop_requested = threading.Event()
 
@@ -941,6 +1391,9 @@ def _serve(arguments: argparse.Namespace) -> int:
     try:
         url = node.start(timeout=arguments.timeout)
         print(url, flush=True)
+        if node.secure:  # a throw-away test node: its credentials are meant to be used
+            print(f"ca_certs={node.ca_certs}", flush=True)
+            print(f"user={node.username} password={node.password}", flush=True)
         print(
             f"Elasticsearch {node.version} on Java at {node.java_home}, files in {node.base_dir}; "
             "Ctrl-C or SIGTERM stops it",
