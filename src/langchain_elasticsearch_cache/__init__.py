@@ -14,6 +14,7 @@ from .adapters.elasticsearch import (
 from .adapters.memory import AsyncInMemoryRepository, InMemoryRepository
 from .domain import (
     AsyncRepository,
+    AuthenticationError,
     BackendError,
     BackendUnavailableError,
     BulkOperationError,
@@ -27,6 +28,7 @@ from .domain import (
     LlmRecord,
     Repository,
     Sha256KeyScheme,
+    TlsVerificationError,
 )
 from .interfaces.langchain import (
     AsyncInMemoryEmbeddingsCache,
@@ -59,6 +61,7 @@ __all__ = [
     "AsyncRepository",
     "AsyncRepositoryByteStore",
     "AsyncRepositoryLlmCache",
+    "AuthenticationError",
     "BackendError",
     "BackendUnavailableError",
     "BulkOperationError",
@@ -82,6 +85,7 @@ __all__ = [
     "RepositoryByteStore",
     "RepositoryLlmCache",
     "Sha256KeyScheme",
+    "TlsVerificationError",
     "create_async_elasticsearch_client",
     "create_elasticsearch_client",
 ]

@@ -39,6 +39,7 @@ from langchain_elasticsearch_cache.adapters.elasticsearch import (
 )
 from langchain_elasticsearch_cache.domain.entries import LlmRecord
 from langchain_elasticsearch_cache.domain.errors import (
+    AuthenticationError,
     BackendError,
     BackendUnavailableError,
     BulkOperationError,
@@ -613,8 +614,8 @@ def _api_error(status: int, body: Any) -> ApiError:
 @pytest.mark.parametrize(
     ("status", "body", "expected", "says"),
     [
-        (401, {"error": {"type": "security_exception"}}, BackendError, "es_api_key"),
-        (403, {"error": {"type": "security_exception"}}, BackendError, "privilege"),
+        (401, {"error": {"type": "security_exception"}}, AuthenticationError, "es_api_key"),
+        (403, {"error": {"type": "security_exception"}}, AuthenticationError, "privilege"),
         (429, {"error": "too many"}, BackendUnavailableError, "429"),
         (503, {"error": {"type": "unavailable"}}, BackendUnavailableError, "503"),
         (500, "oops", BackendUnavailableError, "500"),

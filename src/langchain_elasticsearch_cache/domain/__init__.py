@@ -12,6 +12,7 @@ from .entries import (
     llm_record_to_document,
 )
 from .errors import (
+    AuthenticationError,
     BackendError,
     BackendUnavailableError,
     BulkOperationError,
@@ -19,6 +20,7 @@ from .errors import (
     ConfigurationError,
     InvalidIndexNameError,
     KeysNotStoredError,
+    TlsVerificationError,
 )
 from .expiry import expiry_cutoff, is_expired, normalize_ttl
 from .keys import KeyScheme, LegacyMd5KeyScheme, Sha256KeyScheme, resolve_key_scheme
@@ -28,6 +30,7 @@ from .ports import AsyncRepository, Repository
 __all__ = [
     "ALLOWED_GENERATION_CLASSES",
     "AsyncRepository",
+    "AuthenticationError",
     "BackendError",
     "BackendUnavailableError",
     "BulkOperationError",
@@ -46,6 +49,7 @@ __all__ = [
     "LlmRecord",
     "Repository",
     "Sha256KeyScheme",
+    "TlsVerificationError",
     "VectorCodec",
     "embedding_record_from_document",
     "embedding_record_to_document",

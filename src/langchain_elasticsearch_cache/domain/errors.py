@@ -30,7 +30,14 @@ class BackendError(CacheError):
 
 
 class AuthenticationError(BackendError):
-    """The backend refused the credentials (HTTP 401) or the permissions (HTTP 403)."""
+    """The backend refused the credentials (HTTP 401) or the permissions (HTTP 403), or
+    could not itself be authenticated (:class:`TlsVerificationError`)."""
+
+
+class TlsVerificationError(AuthenticationError):
+    """The TLS handshake failed: the server's certificate is not signed by a trusted CA or
+    does not name the host, or one side does not speak TLS. Retrying cannot help (so the
+    fail-open mode does not swallow it): ``ca_certs`` or the URL must change."""
 
 
 class BulkOperationError(BackendError):

@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping
 from importlib import metadata
 from typing import Any
 
+from elastic_transport.client_utils import parse_cloud_id
 from elasticsearch import ApiError, AsyncElasticsearch, Elasticsearch
 
 from ...domain.errors import ConfigurationError
@@ -89,7 +90,7 @@ def _connection_params(
             )
         connection["hosts"] = [url]
     else:
-        connection["cloud_id"] = cloud_id
+        connection["cloud_id"] = _checked_cloud_id(cloud_id)
     if api_key:
         if username:
             logger.warning("both es_api_key and es_user/es_password are set; using the API key")
@@ -111,12 +112,50 @@ def _connection_params(
     return connection
 
 
+_CLOUD_ID_FIX = (
+    "copy the Cloud ID whole from the deployment's page of the Elastic Cloud console; it "
+    "looks like '<deployment name>:<base64 text>', e.g. 'my-deployment:ZXhhbXBsZS5pbyRhYmMk'"
+)
+
+
+def _checked_cloud_id(cloud_id: object) -> str:
+    """``cloud_id`` if it is an Elastic Cloud ID naming an Elasticsearch cluster.
+
+    A Cloud ID is ``<name>:<base64 of host[:port]$es-id$kibana-id>``; the cluster's host
+    is ``<es-id>.<host>``. Checked here so the message says what is wrong with it (the
+    value itself is not repeated: it may be something else pasted by mistake).
+    """
+    if not isinstance(cloud_id, str):
+        raise ConfigurationError(
+            f"es_cloud_id must be a string, not {type(cloud_id).__name__}; {_CLOUD_ID_FIX}"
+        )
+    _, separator, encoded = cloud_id.partition(":")
+    problem = None
+    if not separator or not encoded.strip():
+        problem = "it has no ':' followed by the encoded part"
+    else:
+        try:
+            parsed = parse_cloud_id(cloud_id)
+        except ValueError:
+            problem = "the part after ':' is not base64 of '<host>$<es-id>$<kibana-id>'"
+        else:
+            if parsed.es_address is None:
+                problem = "it names no Elasticsearch cluster (no <es-id> after the host)"
+    if problem is not None:
+        raise ConfigurationError(
+            f"es_cloud_id is not a valid Elastic Cloud ID: {problem}; {_CLOUD_ID_FIX}"
+        )
+    return cloud_id
+
+
 def _construction_error(exc: Exception, url: str | None) -> ConfigurationError:
     where = f"es_url {redact_url(url)!r}" if url else "es_cloud_id"
     reason = redact_url(str(exc))
+    example = "e.g. es_url='http://localhost:9200'"
+    if "https" in reason:  # TLS options (ca_certs, verify_certs...) with an http:// URL
+        example = "TLS options need an https:// es_url, e.g. es_url='https://localhost:9200'"
     return ConfigurationError(
-        f"cannot build an Elasticsearch client from {where}: {reason}; "
-        "e.g. es_url='http://localhost:9200'"
+        f"cannot build an Elasticsearch client from {where}: {reason}; {example}"
     )
 
 
@@ -140,12 +179,14 @@ def create_elasticsearch_client(
     max_retries: int | None = None,
     retry_on_timeout: bool | None = None,
     retry_on_status: Collection[int] | None = DEFAULT_RETRY_ON_STATUS,
+    check: bool = True,
 ) -> Elasticsearch:
     """A synchronous client, checked once with ``info()`` before it is returned.
 
     Raises ``ConfigurationError`` for impossible parameters, ``BackendUnavailableError``
     when the cluster cannot be reached and ``BackendError`` when it refuses the
-    credentials.
+    credentials. ``check=False`` skips the ``info()`` call (the client is then built
+    without contacting the cluster, as the asynchronous factory does).
     """
     connection = _connection_params(
         url=url,
@@ -167,6 +208,8 @@ def create_elasticsearch_client(
     except (ValueError, TypeError) as exc:
         raise _construction_error(exc, url) from None
     client: Elasticsearch = _with_user_agent(base, user_agent)
+    if not check:
+        return client
     try:
         client.info()
     except ApiError as exc:

@@ -14,6 +14,7 @@ given, so no credential can leak into them.
 from __future__ import annotations
 
 import re
+import ssl
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -30,10 +31,12 @@ from elastic_transport import (
 from elasticsearch import ApiError, UnsupportedProductError
 
 from ...domain.errors import (
+    AuthenticationError,
     BackendError,
     BackendUnavailableError,
     BulkOperationError,
     CacheError,
+    TlsVerificationError,
 )
 
 __all__ = [
@@ -134,7 +137,83 @@ def _connection_problem(exc: Exception) -> str:
         return "network unreachable"
     if "reset" in text:
         return "connection reset"
+    if "closed connection without response" in text:
+        # what an https-only Elasticsearch does with a plain HTTP request
+        return "the server closed the connection without answering; if it expects TLS, use https://"
     return "connection failed"
+
+
+def _ssl_errors(exc: BaseException) -> Iterator[ssl.SSLError]:
+    """The ``ssl.SSLError`` objects inside ``exc`` (causes and wrapped ``errors``)."""
+    stack: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while stack and len(seen) < 32:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError):
+            yield current
+        inner = (*(getattr(current, "errors", ()) or ()), *current.args)
+        stack.extend(e for e in inner if isinstance(e, BaseException))
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                stack.append(linked)
+
+
+_VERIFY_FAILED = re.compile(r"certificate verify failed: ([^()\]'\"]+)")
+
+
+def _tls_error(exc: Exception, action: str, hosts: str) -> TlsVerificationError:
+    """What went wrong in the handshake, in OpenSSL's words, and what to change."""
+    reason = None
+    for error in _ssl_errors(exc):
+        # aiohttp's certificate error is an SSLCertVerificationError without the details
+        error = getattr(error, "certificate_error", error)
+        verify_message = getattr(error, "verify_message", None)
+        if isinstance(error, ssl.SSLCertVerificationError) and verify_message:
+            reason = f"certificate verify failed: {verify_message}"
+            break
+        if reason is None:
+            reason = str(getattr(error, "reason", None) or error).lower().replace("_", " ")
+    found = _VERIFY_FAILED.search(str(exc))
+    if (reason is None or reason == "certificate verify failed") and found:
+        reason = f"certificate verify failed: {found.group(1).strip()}"
+    if reason is None:
+        reason = _shorten(str(exc)).lower()
+    if "certificate verify failed" in reason and "hostname mismatch" in reason.lower():
+        advice = (
+            "the certificate does not name the host in es_url: connect with a host name "
+            "(or IP) the certificate lists, or have it re-issued with that name"
+        )
+    elif "certificate verify failed" in reason:
+        advice = (
+            "the server's certificate is not signed by a CA this client trusts: pass "
+            "ca_certs='/path/to/ca.crt' (the CA that signed the cluster's certificate) or "
+            "ssl_assert_fingerprint; verify_certs=False disables the check (test clusters "
+            "only)"
+        )
+    elif "wrong version number" in reason or "record layer failure" in reason:
+        advice = "the server does not speak TLS on that port: use http:// in es_url"
+    else:
+        advice = "check ca_certs, verify_certs or ssl_assert_fingerprint, and https:// in es_url"
+    return TlsVerificationError(
+        f"{action}: TLS connection to {hosts} failed ({redact_url(reason)}); {advice}"
+    )
+
+
+def _authentication_reason(exc: ApiError) -> str:
+    """Elasticsearch's reason for a 401: it names the user or the API key *id* (never a
+    secret), and says whether credentials were missing, wrong, expired or invalidated."""
+    _, reason = error_type_and_reason(exc)
+    body = exc.body if isinstance(exc.body, Mapping) else {}
+    error = body.get("error")
+    detail = (
+        error.get("additional_unsuccessful_credentials") if isinstance(error, Mapping) else None
+    )
+    if isinstance(detail, str) and detail:
+        reason = f"{reason}; {_shorten(detail)}"
+    return reason
 
 
 def _api_error(exc: ApiError, action: str, hosts: str) -> CacheError:
@@ -146,12 +225,12 @@ def _api_error(exc: ApiError, action: str, hosts: str) -> CacheError:
             "check es_url / es_cloud_id"
         )
     if status == 401:
-        return BackendError(
-            f"{action}: authentication failed at {hosts}: check es_api_key / "
-            "es_user+es_password (the credentials given were not accepted)"
+        return AuthenticationError(
+            f"{action}: authentication failed at {hosts} ({_authentication_reason(exc)}): "
+            "check es_api_key, or es_user and es_password"
         )
     if status == 403:
-        return BackendError(
+        return AuthenticationError(
             f"{action}: permission denied at {hosts} ({reason}); give the user or API key "
             "the privileges the cache needs on the index: read, write, create_index, "
             "view_index_metadata and manage (for refresh and mapping updates)"
@@ -163,6 +242,18 @@ def _api_error(exc: ApiError, action: str, hosts: str) -> CacheError:
         )
     if kind == "index_not_found_exception":
         return BackendError(f"{action}: the index does not exist ({reason})")
+    mapping_refused = kind in ("mapper_parsing_exception", "document_parsing_exception") or (
+        kind == "illegal_argument_exception" and reason.startswith("mapper [")
+    )
+    if mapping_refused and "[metadata." in reason:
+        # "failed to parse field [metadata.n] of type [long]", "mapper [metadata.n] cannot
+        # be changed from type [long] to [text]": metadata fields are mapped dynamically
+        return BackendError(
+            f"{action}: the cache's metadata does not fit the index ({reason}): a value of "
+            "another type was stored under that metadata field before (metadata fields are "
+            "mapped by the first value written); give every cache sharing the index the "
+            "same value types, keep lists to one type, or use another index"
+        )
     if kind in ("mapper_parsing_exception", "document_parsing_exception") or (
         kind and "mapper" in kind
     ):
@@ -197,10 +288,7 @@ def translate_error(exc: Exception, action: str, *, client: Any = None) -> Cache
             "raise request_timeout if the cluster is merely slow"
         )
     if isinstance(exc, TlsError):
-        return BackendError(
-            f"{action}: the TLS connection to {hosts} failed ({_shorten(str(exc))}); check "
-            "ca_certs, verify_certs or ssl_assert_fingerprint, and http:// versus https://"
-        )
+        return _tls_error(exc, action, hosts)
     if isinstance(exc, TransportConnectionError):
         return BackendUnavailableError(
             f"{action}: cannot reach Elasticsearch at {hosts} ({_connection_problem(exc)}); "
