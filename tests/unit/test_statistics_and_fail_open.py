@@ -455,3 +455,27 @@ def test_repr_mentions_fail_open() -> None:
     assert "fail_open=True" in text
     text = repr(RepositoryByteStore(FlakyRepository[EmbeddingRecord](), namespace="n"))
     assert "namespace='n'" in text and "fail_open=False" in text
+
+
+def test_fail_open_says_once_when_the_backend_answers_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    repo: FlakyRepository[LlmRecord] = FlakyRepository()
+    cache = RepositoryLlmCache(repo, fail_open=True)
+    repo.failure = unavailable()
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        for _ in range(5):
+            assert cache.lookup("p", "l") is None
+        repo.failure = None
+        cache.lookup("p", "l")
+        cache.lookup("p", "l")
+        # flapping inside the warning interval: no new warning, so no new "again" either
+        repo.failure = unavailable()
+        cache.lookup("p", "l")
+        repo.failure = None
+        cache.lookup("p", "l")
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith(LOGGER)]
+    assert len(messages) == 2, messages
+    assert "unavailable" in messages[0]
+    assert "answering again" in messages[1]
+    assert "5 call(s) went without the cache" in messages[1]

@@ -1,9 +1,12 @@
-"""Index-level operations behind the CLI: statistics, export and import.
+"""Index-level operations behind the CLI: statistics, purge, clear, export and import.
 
 Export writes one JSON object per line, ``{"kind": ..., "id": ..., "doc": ...}``, where
-``doc`` is the stored document (the seed's fields). Import validates every line with the
-domain's document readers and writes in batches under the same ids, so running it twice,
-or again after an interruption, converges to the same index (idempotent).
+``doc`` is the stored document (the seed's fields). Only documents the cache can read are
+exported, and behind an alias over several indices only the copy a lookup would return
+(the newest), so importing an export gives an index whose lookups answer exactly as the
+source's did. Import validates every line with the domain's document readers and writes
+in batches under the same ids, so running it twice, or again after an interruption,
+converges to the same index (idempotent).
 """
 
 from __future__ import annotations
@@ -12,75 +15,184 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+import attrs
 from elasticsearch import Elasticsearch
 
 from ..adapters.elasticsearch import (
     EMBEDDING_RECORDS,
     LLM_RECORDS,
     ElasticsearchRepository,
+    RecordKind,
     create_elasticsearch_client,
+    validate_index_name,
 )
-from ..adapters.elasticsearch.admin import detect_kind, index_exists, index_overview
-from ..domain.entries import (
-    EmbeddingRecord,
-    LlmRecord,
-    embedding_record_from_document,
-    embedding_record_to_document,
-    llm_record_from_document,
-    llm_record_to_document,
+from ..adapters.elasticsearch.admin import (
+    PointInTime,
+    concrete_indices,
+    detect_kind,
+    index_exists,
+    index_overview,
+    namespace_counts,
 )
+from ..adapters.elasticsearch.mappings import MAX_ID_BYTES
+from ..domain.entries import EmbeddingRecord, LlmRecord
 from ..domain.errors import CacheError, ConfigurationError
+
+__all__ = [
+    "KINDS",
+    "ImportResult",
+    "IndexNotFoundError",
+    "IndexTarget",
+    "kind_of_line",
+    "line_to_record",
+    "model_of",
+    "record_to_line",
+]
+
+KINDS = ("llm", "embeddings")
+_RECORD_KINDS: dict[str, RecordKind[Any]] = {"llm": LLM_RECORDS, "embeddings": EMBEDDING_RECORDS}
+
+Record = LlmRecord | EmbeddingRecord
 
 
 class IndexNotFoundError(CacheError):
     """The index or alias named on the command line does not exist."""
 
 
-_MODEL_PATTERNS = (
-    re.compile(
-        r"""['"](?:model_name|model|model_id|deployment_name)['"]\s*[:,]\s*['"]([^'"]+)['"]"""
-    ),
-    re.compile(r"""['"]_type['"]\s*[:,]\s*['"]([^'"]+)['"]"""),
-)
+# --------------------------------------------------------------------------- pure helpers
+
+_MODEL_KEYS = r"""['"](?:model_name|model|model_id|deployment_name|repo_id)['"]"""
+_MODEL = re.compile(_MODEL_KEYS + r"""\s*[:,]\s*['"]([^'"]+)['"]""")
+_TYPE = re.compile(r"""['"]_type['"]\s*[:,]\s*['"]([^'"]+)['"]""")
+_CLASS = re.compile(r""""id"\s*:\s*\[[^\]]*?"([^"\]]+)"\s*\]""")
 
 
 def model_of(llm_params: str | None) -> str:
-    """The model an ``llm_string`` names (``model``/``model_name``, else ``_type``)."""
+    """The model an ``llm_string`` names.
+
+    LangChain builds it either as ``str(sorted(params.items()))`` (``('model_name',
+    'gpt-4o')``, ``('_type', 'fake-list-chat-model')``) or as the model's JSON
+    serialisation (``"kwargs": {"model": ...}``, ``"id": [..., "ChatOpenAI"]``). The model
+    name wins; else the model type or class; else ``(unknown)``.
+    """
     if not llm_params:
         return "(not stored)"
-    for pattern in _MODEL_PATTERNS:
+    for pattern in (_MODEL, _TYPE, _CLASS):
         found = pattern.search(llm_params)
         if found:
             return found.group(1)
     return "(unknown)"
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogate(found: re.Match[str]) -> str:
+    return f"\\u{ord(found.group()):04x}"
+
+
+def record_to_line(kind: str, record: Record) -> str:
+    """One export line for ``record`` (compact JSON, non-ASCII kept as is).
+
+    A lone surrogate (a prompt can hold one, and Elasticsearch stores it) cannot be
+    written as UTF-8: it is written as its JSON escape, which reads back as the same
+    string, so the line is valid UTF-8 and the round trip stays exact.
+    """
+    doc = _RECORD_KINDS[kind].to_document(record)
+    text = json.dumps(
+        {"kind": kind, "id": record.key, "doc": doc},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return _LONE_SURROGATE.sub(_escape_surrogate, text)
+
+
+def _loads(line: str) -> Any:
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None
+
+
+def kind_of_line(line: str) -> str | None:
+    """The ``kind`` an export line declares, if it is one of :data:`KINDS`."""
+    item = _loads(line)
+    kind = item.get("kind") if isinstance(item, dict) else None
+    return kind if kind in KINDS else None
+
+
+def line_to_record(kind: str, line: str) -> Record | None:
+    """The record of an export line of ``kind``; ``None`` for anything else."""
+    item = _loads(line)
+    if not isinstance(item, dict) or item.get("kind") != kind:
+        return None
+    key = item.get("id")
+    if not isinstance(key, str) or not key:
+        return None
+    if len(key.encode("utf-8", "surrogatepass")) > MAX_ID_BYTES:
+        return None
+    record: Record | None = _RECORD_KINDS[kind].from_document(key, item.get("doc"))
+    return record
+
+
+@attrs.frozen
+class ImportResult:
+    """What an import did: lines written, lines skipped and the first skipped line numbers."""
+
+    imported: int
+    skipped: int
+    first_skipped: tuple[int, ...] = ()
+
+
+# --------------------------------------------------------------------------- one index
+
+
 class IndexTarget:
-    """One index of one kind, with its repository; a context manager closing the client."""
+    """One index (or alias) of one kind, with its repository; closes the client on exit."""
 
     def __init__(self, client: Elasticsearch, index: str, kind: str) -> None:
+        if kind not in KINDS:
+            raise ConfigurationError(f"kind must be one of {KINDS}, not {kind!r}")
         self.client = client
         self.index = index
         self.kind = kind
+        self.record_kind: RecordKind[Any] = _RECORD_KINDS[kind]
         self.repository: ElasticsearchRepository[Any] = ElasticsearchRepository(
-            client, index, LLM_RECORDS if kind == "llm" else EMBEDDING_RECORDS
+            client, index, self.record_kind
         )
+        self.unreadable = 0
+        """Documents the last export skipped because the cache cannot read them either."""
 
     @classmethod
-    def connect(cls, index: str, *, kind: str, must_exist: bool, **connection: Any) -> IndexTarget:
+    def connect(
+        cls,
+        index: str,
+        *,
+        kind: str,
+        must_exist: bool,
+        kind_if_new: str | None = None,
+        **connection: Any,
+    ) -> IndexTarget:
+        """Connect and check ``index``.
+
+        ``kind="auto"`` reads the kind from the index mapping, or takes ``kind_if_new``
+        when the index does not exist yet (and ``must_exist`` is false).
+        """
+        validate_index_name(index)
         client = create_elasticsearch_client(**connection)
         try:
             exists = index_exists(client, index)
             if must_exist and not exists:
                 raise IndexNotFoundError(
-                    f"index or alias {index!r} does not exist: check the name "
-                    "(the commands that read never create an index)"
+                    f"index or alias {index!r} does not exist at this Elasticsearch: "
+                    "check the name (commands that read never create an index)"
                 )
             if kind == "auto":
-                detected = detect_kind(client, index) if exists else None
+                detected = detect_kind(client, index) if exists else kind_if_new
                 if detected is None:
                     raise ConfigurationError(
                         f"cannot tell whether {index!r} holds LLM or embedding entries: "
@@ -103,42 +215,82 @@ class IndexTarget:
     ) -> None:
         self.client.close()
 
-    def statistics(self, *, per_model: bool) -> dict[str, Any]:
-        overview = index_overview(self.client, self.index)
-        report: dict[str, Any] = {"index": self.index, "kind": self.kind, **overview}
-        if per_model and self.kind == "llm":
+    # -- reading --------------------------------------------------------------------
+
+    def count(self) -> int:
+        """Documents in the index (behind an alias: every copy of every key)."""
+        return self.repository.count()
+
+    def indices(self) -> list[str]:
+        """The concrete indices: the index itself, or those behind the alias."""
+        return concrete_indices(self.client, self.index)
+
+    def statistics(self, *, per_model: bool, page_size: int = 1000) -> dict[str, Any]:
+        """Documents, size, oldest and newest; per model (LLM) or namespace (embeddings)."""
+        report: dict[str, Any] = {"index": self.index, "kind": self.kind}
+        report.update(index_overview(self.client, self.index))
+        if self.kind == "embeddings":
+            report["namespaces"] = namespace_counts(self.client, self.index)
+        elif per_model:
             counts: Counter[str] = Counter()
-            for record in self.repository.scan():
-                assert isinstance(record, LlmRecord)
-                counts[model_of(record.llm_params)] += 1
+            with PointInTime(self.client, self.index) as pit:
+                for page in pit.pages(source=["llm_params"], page_size=page_size):
+                    for hit in page:
+                        params = (hit.get("_source") or {}).get("llm_params")
+                        counts[model_of(params if isinstance(params, str) else None)] += 1
             report["models"] = dict(counts)
         return report
 
-    def export_lines(self, *, page_size: int = 1000) -> Iterator[str]:
-        for record in self.repository.scan(page_size=page_size):
-            if isinstance(record, LlmRecord):
-                doc = llm_record_to_document(record)
-            else:
-                doc = embedding_record_to_document(record)
-            yield json.dumps(
-                {"kind": self.kind, "id": record.key, "doc": doc},
-                ensure_ascii=False,
-                separators=(",", ":"),
-            )
+    def export_lines(
+        self, *, page_size: int = 1000, on_page: Callable[[int], None] | None = None
+    ) -> Iterator[str]:
+        """Every entry a lookup can return, one JSON line each, from one snapshot."""
+        self.unreadable = 0
+        source = self.record_kind.source_fields
+        with PointInTime(self.client, self.index) as pit:
+            newest: dict[str, str] | None = None
+            if len(self.indices()) > 1:
+                newest = self._newest_copies(pit, page_size)
+            for page in pit.pages(source=source, page_size=page_size):
+                lines = []
+                for hit in page:
+                    if newest is not None and newest.get(hit["_id"]) != hit["_index"]:
+                        continue  # an older copy behind the alias: lookups never see it
+                    record = self.record_kind.from_document(hit["_id"], hit.get("_source"))
+                    if record is None:
+                        self.unreadable += 1  # a miss for the cache too; logged
+                        continue
+                    lines.append(record_to_line(self.kind, record))
+                yield from lines
+                if on_page is not None:
+                    on_page(len(lines))
 
-    def _parse(self, line: str) -> LlmRecord | EmbeddingRecord | None:
-        try:
-            item = json.loads(line)
-        except ValueError:
-            return None
-        if not isinstance(item, dict) or item.get("kind") != self.kind:
-            return None
-        key = item.get("id")
-        if not isinstance(key, str) or not key or len(key.encode("utf-8", "surrogatepass")) > 512:
-            return None
-        if self.kind == "llm":
-            return llm_record_from_document(key, item.get("doc"))
-        return embedding_record_from_document(key, item.get("doc"))
+    def _newest_copies(self, pit: PointInTime, page_size: int) -> dict[str, str]:
+        """Per key, the index holding the copy a lookup through the alias returns: the
+        newest readable one, the first index by name on a tie (as the repository does)."""
+        best: dict[str, tuple[datetime, str]] = {}
+        for page in pit.pages(source=self.record_kind.source_fields, page_size=page_size):
+            for hit in page:
+                record = self.record_kind.from_document(hit["_id"], hit.get("_source"))
+                if record is None:
+                    continue
+                current = best.get(record.key)
+                candidate = (record.timestamp, hit["_index"])
+                if (
+                    current is None
+                    or candidate[0] > current[0]
+                    or (candidate[0] == current[0] and candidate[1] < current[1])
+                ):
+                    best[record.key] = candidate
+        return {key: index for key, (_, index) in best.items()}
+
+    # -- writing --------------------------------------------------------------------
+
+    def purge_older_than(self, cutoff: datetime) -> int:
+        return self.repository.delete_older_than(cutoff)
+
+    def clear(self) -> int:
+        return self.repository.clear()
 
     def import_lines(
         self,
@@ -146,29 +298,34 @@ class IndexTarget:
         *,
         batch_size: int = 500,
         on_batch: Callable[[int], None] | None = None,
-    ) -> tuple[int, int]:
-        """Write the valid lines in batches; returns (imported, skipped)."""
+    ) -> ImportResult:
+        """Write the valid lines in batches; count (and remember) the others."""
         if batch_size < 1:
             raise ConfigurationError(f"batch size must be at least 1, got {batch_size}")
         imported = skipped = 0
-        batch: list[Any] = []
-        for line in lines:
-            if not line.strip():
-                continue
-            record = self._parse(line)
-            if record is None:
-                skipped += 1
-                continue
-            batch.append(record)
-            if len(batch) >= batch_size:
-                self.repository.put_many(batch)
-                imported += len(batch)
-                if on_batch is not None:
-                    on_batch(len(batch))
-                batch = []
-        if batch:
+        first_skipped: list[int] = []
+        batch: list[Record] = []
+
+        def flush() -> None:
+            nonlocal imported, batch
             self.repository.put_many(batch)
             imported += len(batch)
             if on_batch is not None:
                 on_batch(len(batch))
-        return imported, skipped
+            batch = []
+
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            record = line_to_record(self.kind, line)
+            if record is None:
+                skipped += 1
+                if len(first_skipped) < 5:
+                    first_skipped.append(number)
+                continue
+            batch.append(record)
+            if len(batch) >= batch_size:
+                flush()
+        if batch:
+            flush()
+        return ImportResult(imported, skipped, tuple(first_skipped))

@@ -1,23 +1,52 @@
-"""Index administration used by the CLI: existence, kind detection and an overview."""
+"""Index administration used by the CLI: existence, kind detection, an overview and scans.
+
+These are index-level reads that the cache itself never needs (the repository works key
+by key). Every client failure is translated into the domain's errors, so the CLI can map
+them to exit codes and one-line messages.
+"""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from types import TracebackType
 from typing import Any
 
-from elasticsearch import Elasticsearch
+from elasticsearch import AuthorizationException, Elasticsearch
 
-from .errors import translated
+from .errors import CLIENT_ERRORS, translated
+
+__all__ = [
+    "PointInTime",
+    "concrete_indices",
+    "detect_kind",
+    "index_exists",
+    "index_overview",
+    "namespace_counts",
+]
+
+_PIT_KEEP_ALIVE = "2m"
+_NAMESPACE_BUCKETS = 100
 
 
 def index_exists(client: Elasticsearch, index: str) -> bool:
     """True when ``index`` names an existing index or alias."""
-    with translated(f"checking whether {index!r} exists"):
+    with translated(f"checking whether {index!r} exists", client=client):
         return bool(client.indices.exists(index=index))
 
 
+def concrete_indices(client: Elasticsearch, index: str) -> list[str]:
+    """The indices ``index`` resolves to: itself, or every index behind the alias."""
+    with translated(f"resolving {index!r}", client=client):
+        if client.indices.exists_alias(name=index):
+            return sorted(client.indices.get_alias(name=index).body)
+    return [index]
+
+
 def detect_kind(client: Elasticsearch, index: str) -> str | None:
-    """``"llm"`` or ``"embeddings"`` from the mapping of ``index``; ``None`` if neither."""
-    with translated(f"reading the mapping of {index!r}"):
+    """``"llm"`` or ``"embeddings"`` from the mapping of ``index``; ``None`` if neither
+    (or if the indices behind an alias disagree)."""
+    with translated(f"reading the mapping of {index!r}", client=client):
         mappings = client.indices.get_mapping(index=index)
     kinds = set()
     for body in mappings.values():
@@ -29,10 +58,18 @@ def detect_kind(client: Elasticsearch, index: str) -> str | None:
     return kinds.pop() if len(kinds) == 1 else None
 
 
-def index_overview(client: Elasticsearch, index: str) -> dict[str, Any]:
-    """Document count, store size and the oldest and newest entry times."""
-    with translated(f"reading statistics of {index!r}"):
+def _refresh(client: Elasticsearch, index: str) -> None:
+    """Searches see refreshed documents only; without the privilege, count what is there."""
+    with contextlib.suppress(AuthorizationException):
         client.indices.refresh(index=index)
+
+
+def index_overview(client: Elasticsearch, index: str) -> dict[str, Any]:
+    """Document count, store size, the oldest and newest entry times and, behind an alias,
+    the documents of each index."""
+    with translated(f"reading statistics of {index!r}", client=client):
+        _refresh(client, index)
+        documents = int(client.count(index=index)["count"])
         stats = client.indices.stats(index=index, metric="docs,store")
         answer = client.search(
             index=index,
@@ -42,11 +79,99 @@ def index_overview(client: Elasticsearch, index: str) -> dict[str, Any]:
                 "newest": {"max": {"field": "timestamp"}},
             },
         )
-    total = stats["_all"]["primaries"]
-    aggs = answer.get("aggregations", {})
+    primaries = stats["_all"]["primaries"]
+    aggs = answer.body.get("aggregations", {})
+    per_index = {
+        name: int(body.get("primaries", {}).get("docs", {}).get("count", 0))
+        for name, body in sorted(stats.body.get("indices", {}).items())
+    }
     return {
-        "documents": int(total.get("docs", {}).get("count", 0)),
-        "size_bytes": int(total.get("store", {}).get("size_in_bytes", 0)),
+        "documents": documents,
+        "size_bytes": int(primaries.get("store", {}).get("size_in_bytes", 0)),
         "oldest": aggs.get("oldest", {}).get("value_as_string"),
         "newest": aggs.get("newest", {}).get("value_as_string"),
+        "indices": per_index,
     }
+
+
+def namespace_counts(client: Elasticsearch, index: str) -> dict[str, int]:
+    """Entries per ``namespace`` of an embeddings index (``(none)`` for no namespace);
+    beyond the largest 100 namespaces the rest are summed under ``(others)``."""
+    with translated(f"counting namespaces of {index!r}", client=client):
+        answer = client.search(
+            index=index,
+            size=0,
+            aggs={
+                "namespaces": {
+                    "terms": {"field": "namespace", "size": _NAMESPACE_BUCKETS},
+                },
+                "none": {"missing": {"field": "namespace"}},
+            },
+        )
+    aggs = answer.body.get("aggregations", {})
+    terms = aggs.get("namespaces", {})
+    counts = {str(b["key"]): int(b["doc_count"]) for b in terms.get("buckets", [])}
+    if aggs.get("none", {}).get("doc_count"):
+        counts["(none)"] = int(aggs["none"]["doc_count"])
+    if terms.get("sum_other_doc_count"):
+        counts["(others)"] = int(terms["sum_other_doc_count"])
+    return counts
+
+
+class PointInTime:
+    """A point in time over ``index``: any number of consistent scans of one snapshot.
+
+    ``with PointInTime(client, index) as pit: for page in pit.pages(...)``; the point in
+    time is closed on exit. The index is refreshed first, so every write made before is in
+    the snapshot.
+    """
+
+    def __init__(self, client: Elasticsearch, index: str) -> None:
+        self._client = client
+        self._index = index
+        self._pit_id: str | None = None
+
+    def __enter__(self) -> PointInTime:
+        with translated(f"opening a point in time on {self._index!r}", client=self._client):
+            _refresh(self._client, self._index)
+            opened = self._client.open_point_in_time(index=self._index, keep_alive=_PIT_KEEP_ALIVE)
+        self._pit_id = str(opened["id"])
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._pit_id is not None:
+            with contextlib.suppress(*CLIENT_ERRORS):
+                self._client.close_point_in_time(id=self._pit_id)
+            self._pit_id = None
+
+    def pages(self, *, source: list[str], page_size: int) -> Iterator[list[dict[str, Any]]]:
+        """Pages of hits (``_index``, ``_id``, ``_source`` limited to ``source``)."""
+        if self._pit_id is None:
+            raise RuntimeError("use the PointInTime in a with block")
+        search_after: list[Any] | None = None
+        while True:
+            with translated(f"scanning {self._index!r}", client=self._client):
+                answer = self._client.search(
+                    pit={"id": self._pit_id, "keep_alive": _PIT_KEEP_ALIVE},
+                    query={"match_all": {}},
+                    sort=[{"_shard_doc": "asc"}],
+                    size=page_size,
+                    search_after=search_after,
+                    source_includes=source,
+                    track_total_hits=False,
+                    filter_path="pit_id,hits.hits._index,hits.hits._id,"
+                    "hits.hits._source,hits.hits.sort",
+                )
+            self._pit_id = str(answer.body.get("pit_id", self._pit_id))
+            hits: list[dict[str, Any]] = answer.body.get("hits", {}).get("hits", [])
+            if not hits:
+                return
+            yield hits
+            if len(hits) < page_size:
+                return
+            search_after = hits[-1]["sort"]

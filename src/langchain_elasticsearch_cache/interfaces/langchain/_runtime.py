@@ -1,8 +1,9 @@
 """What every cache class does around a repository call: statistics and fail-open.
 
 Statistics are counters under one lock plus two ``perf_counter`` reads per call, cheap
-enough to leave on. Fail-open turns ``BackendUnavailableError`` (and only that) into a
-miss or a no-op, with one warning per ``warn_interval`` seconds at most.
+enough to leave on (about half a microsecond per call; see the README). Fail-open turns
+``BackendUnavailableError`` (and only that) into a miss or a no-op, with one warning per
+``warn_interval`` seconds at most, and one line when the backend answers again.
 """
 
 from __future__ import annotations
@@ -112,6 +113,10 @@ class Runtime:
         self._counters: dict[str, _Counters] = {}
         self._last_warning = float("-inf")
         self._suppressed = 0
+        # calls failed open since the backend last answered; read without the lock on
+        # the hot path (a stale read only delays the "answering again" line by a call)
+        self._outage_calls = 0
+        self._warned_in_outage = False
 
     def statistics(self) -> CacheStatistics:
         with self._lock:
@@ -159,6 +164,8 @@ class Runtime:
             c.total_seconds += elapsed
             if elapsed > c.max_seconds:
                 c.max_seconds = elapsed
+            if failed_open:
+                self._outage_calls += 1
 
     def absorb(self, op: str, started: float, exc: BaseException) -> bool:
         """Count a failed call; True when fail-open swallows it (the caller then degrades)."""
@@ -176,6 +183,7 @@ class Runtime:
                 return
             suppressed, self._suppressed = self._suppressed, 0
             self._last_warning = now
+            self._warned_in_outage = True
         extra = f" ({suppressed} similar warnings suppressed)" if suppressed else ""
         logger.warning(
             "cache backend unavailable during %s, continuing without the cache "
@@ -224,8 +232,32 @@ class Runtime:
     def _tally(
         self, op: str, started: float, result: T, tally: Callable[[T], Tally] | None
     ) -> None:
-        if tally is None:
-            self.record(op, started)
-        else:
-            hits, misses, writes = tally(result)
-            self.record(op, started, hits=hits, misses=misses, writes=writes)
+        """:meth:`record` for a successful call, inlined: this is every call's overhead."""
+        elapsed = time.perf_counter() - started
+        hits, misses, writes = (0, 0, 0) if tally is None else tally(result)
+        with self._lock:
+            c = self._counters.get(op)
+            if c is None:
+                c = self._counters[op] = _Counters()
+            c.calls += 1
+            c.hits += hits
+            c.misses += misses
+            c.writes += writes
+            c.total_seconds += elapsed
+            if elapsed > c.max_seconds:
+                c.max_seconds = elapsed
+        if self._outage_calls:
+            self._answering_again(op)
+
+    def _answering_again(self, op: str) -> None:
+        """The backend answered after calls failed open: say so once per warned outage."""
+        with self._lock:
+            failed, self._outage_calls = self._outage_calls, 0
+            warned, self._warned_in_outage = self._warned_in_outage, False
+        if warned and failed:
+            logger.warning(
+                "cache backend is answering again (%s succeeded); %d call(s) went without "
+                "the cache while it was down (fail_open=True)",
+                op,
+                failed,
+            )

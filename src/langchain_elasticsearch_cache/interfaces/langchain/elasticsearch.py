@@ -27,6 +27,7 @@ from ...adapters.elasticsearch import (
 )
 from ...domain.errors import BackendUnavailableError, ConfigurationError
 from ...domain.keys import KeyScheme
+from ...domain.policies import EmbeddingCachePolicy, LlmCachePolicy
 from ...domain.ports import R
 from ._runtime import Clock
 from .byte_store import AsyncRepositoryByteStore, RepositoryByteStore
@@ -186,6 +187,8 @@ class ElasticsearchCache(RepositoryLlmCache):
             request_timeout,
             max_retries,
         )
+        # checked before connecting: a mistake costs no request, leaves no client open
+        LlmCachePolicy(key_scheme=key_scheme, metadata=metadata, ttl=ttl)
         repository = _sync_repository(
             index_name,
             LLM_RECORDS,
@@ -248,6 +251,8 @@ class AsyncElasticsearchCache(AsyncRepositoryLlmCache):
             request_timeout,
             max_retries,
         )
+        # checked before connecting: a mistake costs no request, leaves no client open
+        LlmCachePolicy(key_scheme=key_scheme, metadata=metadata, ttl=ttl)
         repository = _async_repository(
             index_name, LLM_RECORDS, client, connection, refresh, maximum_duplicates_allowed
         )
@@ -304,6 +309,8 @@ class ElasticsearchEmbeddingsCache(RepositoryByteStore):
             request_timeout,
             max_retries,
         )
+        # checked before connecting: a mistake costs no request, leaves no client open
+        EmbeddingCachePolicy(key_scheme=key_scheme, metadata=metadata, ttl=ttl)
         repository = _sync_repository(
             index_name,
             EMBEDDING_RECORDS,
@@ -366,6 +373,8 @@ class AsyncElasticsearchEmbeddingsCache(AsyncRepositoryByteStore):
             request_timeout,
             max_retries,
         )
+        # checked before connecting: a mistake costs no request, leaves no client open
+        EmbeddingCachePolicy(key_scheme=key_scheme, metadata=metadata, ttl=ttl)
         repository = _async_repository(
             index_name, EMBEDDING_RECORDS, client, connection, refresh, maximum_duplicates_allowed
         )

@@ -1,0 +1,90 @@
+"""A tiny local HTTP server that answers every request like a secured Elasticsearch
+refusing the credentials: 401, Elasticsearch's JSON error and ``X-elastic-product``.
+
+The test node runs with security off, so this is how the tests get a real 401 over a
+real socket (the client, its transport and the error translation all run for real).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+_BODY = {
+    "error": {
+        "root_cause": [
+            {
+                "type": "security_exception",
+                "reason": "unable to authenticate user [someone] for REST request [/]",
+                "header": {"WWW-Authenticate": ['Basic realm="security"', "ApiKey"]},
+            }
+        ],
+        "type": "security_exception",
+        "reason": "unable to authenticate user [someone] for REST request [/]",
+        "header": {"WWW-Authenticate": ['Basic realm="security"', "ApiKey"]},
+    },
+    "status": 401,
+}
+
+
+class RefusingElasticsearch:
+    """``with refusing_elasticsearch() as stub: stub.url``; ``stub.authorizations`` holds
+    the ``Authorization`` headers received (to prove credentials were really sent)."""
+
+    def __init__(self, server: ThreadingHTTPServer) -> None:
+        self._server = server
+        self.authorizations: list[str] = []
+        self.requests: list[tuple[str, str]] = []
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+
+@contextmanager
+def refusing_elasticsearch() -> Iterator[RefusingElasticsearch]:
+    body = json.dumps(_BODY).encode()
+    holder: list[RefusingElasticsearch] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self) -> None:
+            stub = holder[0]
+            stub.requests.append((self.command, self.path))
+            auth = self.headers.get("Authorization")
+            if auth:
+                stub.authorizations.append(auth)
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("X-elastic-product", "Elasticsearch")
+            self.send_header("WWW-Authenticate", 'Basic realm="security", charset="UTF-8"')
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _answer
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass  # quiet
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    stub = RefusingElasticsearch(server)
+    holder.append(stub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield stub
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

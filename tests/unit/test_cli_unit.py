@@ -1,0 +1,337 @@
+"""The CLI's pure parts and the commands that need no server, run in-process."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from langchain_elasticsearch_cache.domain.entries import EmbeddingRecord, LlmRecord
+from langchain_elasticsearch_cache.domain.errors import (
+    AuthenticationError,
+    BackendError,
+    BackendUnavailableError,
+    BulkOperationError,
+    CacheError,
+    ConfigurationError,
+    InvalidIndexNameError,
+    TlsVerificationError,
+)
+from langchain_elasticsearch_cache.interfaces import cli
+from langchain_elasticsearch_cache.interfaces.operations import (
+    IndexNotFoundError,
+    kind_of_line,
+    line_to_record,
+    model_of,
+    record_to_line,
+)
+
+T = datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def _no_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("ES_URL", "ES_CLOUD_ID", "ES_API_KEY", "ES_USER", "ES_PASSWORD", "ES_CA_CERTS"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """main() configures logging for its process; undo that after each test."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    noisy = {name: logging.getLogger(name).level for name in ("elastic_transport", "elasticsearch")}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, old in noisy.items():
+        logging.getLogger(name).setLevel(old)
+
+
+# -- durations ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("90s", 90),
+        ("15m", 900),
+        ("12h", 43200),
+        ("7d", 7 * 86400),
+        ("2w", 14 * 86400),
+        ("1.5h", 5400),
+        ("45", 45),
+        (" 7D ", 7 * 86400),
+    ],
+)
+def test_durations(text: str, seconds: float) -> None:
+    assert cli.parse_duration(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["", "d", "seven days", "7y", "1e400d", "nan", "inf"])
+def test_unreadable_durations(text: str) -> None:
+    with pytest.raises(ConfigurationError, match="duration"):
+        cli.parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["0", "0d", "-3h"])
+def test_durations_must_be_positive(text: str) -> None:
+    with pytest.raises(ConfigurationError, match="positive"):
+        cli.parse_duration(text)
+
+
+# -- model names -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("llm_string", "model"),
+    [
+        (
+            "[('_type', 'fake-list-chat-model'), ('responses', ['a']), ('stop', None)]",
+            "fake-list-chat-model",
+        ),
+        (
+            "[('_type', 'openai-chat'), ('model_name', 'gpt-4o'), ('stop', None)]",
+            "gpt-4o",
+        ),
+        (
+            "[('_type', 'anthropic-chat'), ('model', 'claude-3-5-haiku'), ('stop', None)]",
+            "claude-3-5-haiku",
+        ),
+        (
+            '{"lc": 1, "type": "constructor", "id": ["langchain", "chat_models", "openai", '
+            '"ChatOpenAI"], "kwargs": {"model_name": "gpt-4o-mini"}}---[(\'stop\', None)]',
+            "gpt-4o-mini",
+        ),
+        (
+            '{"lc": 1, "type": "constructor", "id": ["langchain", "llms", "fake", "FakeLLM"], '
+            '"kwargs": {}}',
+            "FakeLLM",
+        ),
+        ("something else entirely", "(unknown)"),
+        (None, "(not stored)"),
+        ("", "(not stored)"),
+    ],
+)
+def test_model_of(llm_string: str | None, model: str) -> None:
+    assert model_of(llm_string) == model
+
+
+# -- export lines ------------------------------------------------------------------------
+
+
+def test_llm_record_round_trips_through_a_line() -> None:
+    record = LlmRecord(
+        key="k" * 64,
+        llm_output=('{"lc": 1}', "second"),
+        timestamp=T,
+        llm_input="prompt with ünïcödé and 日本",
+        llm_params="[('_type', 'x')]",
+        metadata={"team": "a", "n": [1, 2]},
+    )
+    line = record_to_line("llm", record)
+    assert "\n" not in line
+    assert "日本" in line  # not escaped: smaller files
+    item = json.loads(line)
+    assert (item["kind"], item["id"]) == ("llm", record.key)
+    assert kind_of_line(line) == "llm"
+    assert line_to_record("llm", line) == record
+    assert line_to_record("embeddings", line) is None  # kind must match
+
+
+def test_embedding_record_round_trips_through_a_line() -> None:
+    record = EmbeddingRecord(
+        key="e" * 64, vector_dump="AAEC", timestamp=T, text_input="text", namespace="ns"
+    )
+    line = record_to_line("embeddings", record)
+    assert kind_of_line(line) == "embeddings"
+    assert line_to_record("embeddings", line) == record
+    assert line_to_record("llm", line) is None
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "not json",
+        "[]",
+        "{}",
+        '{"kind": "llm"}',
+        '{"kind": "llm", "id": "", "doc": {"llm_output": []}}',
+        '{"kind": "llm", "id": 5, "doc": {"llm_output": []}}',
+        '{"kind": "llm", "id": "' + "x" * 513 + '", "doc": {"llm_output": []}}',
+        '{"kind": "llm", "id": "k", "doc": "not an object"}',
+        '{"kind": "llm", "id": "k", "doc": {"llm_output": [1]}}',
+        '{"kind": "llm", "id": "k", "doc": {"llm_output": [], "timestamp": "yesterday"}}',
+        '{"kind": "other", "id": "k", "doc": {"llm_output": []}}',
+    ],
+)
+def test_invalid_lines_are_refused(line: str) -> None:
+    assert line_to_record("llm", line) is None
+
+
+def test_kind_of_line() -> None:
+    assert kind_of_line('{"kind": "embeddings"}') == "embeddings"
+    assert kind_of_line('{"kind": "other"}') is None
+    assert kind_of_line("garbage") is None
+
+
+def test_peek_kind_replays_every_line() -> None:
+    lines = ["\n", "  \n", '{"kind": "llm", "id": "a"}\n', "second\n", "third\n"]
+    kind, replay = cli._peek_kind(iter(lines))
+    assert kind == "llm"
+    assert list(replay) == lines
+    kind, replay = cli._peek_kind(iter(["\n", ""]))
+    assert kind is None
+    assert list(replay) == ["\n", ""]
+
+
+# -- progress ----------------------------------------------------------------------------
+
+
+def test_progress_lines_are_throttled_and_end_with_the_total() -> None:
+    stream = io.StringIO()
+    progress = cli.Progress("exported", 3000, enabled=True, interval=3600, stream=stream)
+    for _ in range(3):
+        progress.advance(1000)
+    assert stream.getvalue() == ""  # inside the interval
+    progress.finish()
+    assert stream.getvalue().startswith("exported: 3000/3000 (100%), ")
+
+    every = io.StringIO()
+    progress = cli.Progress("imported", None, enabled=True, interval=0, stream=every)
+    for _ in range(3):
+        progress.advance(500)
+    progress.finish()
+    lines = every.getvalue().splitlines()
+    assert [line.split(",")[0] for line in lines] == [
+        "imported: 500",
+        "imported: 1000",
+        "imported: 1500",
+        "imported: 1500",
+    ]
+
+
+def test_disabled_progress_prints_nothing() -> None:
+    stream = io.StringIO()
+    progress = cli.Progress("exported", 10, enabled=False, interval=0, stream=stream)
+    progress.advance(10)
+    progress.finish()
+    assert stream.getvalue() == ""
+    assert progress.done == 10
+
+
+# -- errors ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (IndexNotFoundError("gone"), 4),
+        (ConfigurationError("bad"), 2),
+        (InvalidIndexNameError("Bad"), 2),
+        (BackendUnavailableError("down"), 3),
+        (AuthenticationError("401"), 3),
+        (TlsVerificationError("cert"), 3),
+        (BackendError("mapping"), 1),
+        (BulkOperationError("put", {"k": "why"}), 1),
+        (CacheError("other"), 1),
+    ],
+)
+def test_exit_codes(error: CacheError, code: int) -> None:
+    assert cli._exit_code(error) == code
+
+
+def test_error_lines_are_one_line_without_secrets() -> None:
+    error = CacheError("failed\nfor user:pa55word-x at\thost with key ABCDEF123")
+    line = cli._one_line(error, ["pa55word-x", "ABCDEF123", "ab"])
+    assert line == "error: failed for user:*** at host with key ***"
+
+
+def test_repeated_warnings_are_capped(capsys: pytest.CaptureFixture[str]) -> None:
+    cli._configure_logging(verbose=False)
+    log = logging.getLogger("langchain_elasticsearch_cache.test")
+    for i in range(25):
+        log.warning("document %s is malformed", i)
+    log.warning("something else")
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 12
+    assert lines[0] == "warning: document 0 is malformed"
+    assert lines[10].endswith("[further warnings like this one are not shown]")
+    assert lines[11] == "warning: something else"
+
+
+# -- commands without a server -----------------------------------------------------------
+
+
+def test_demo_in_memory_in_process(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "model calls: 2 for 6 invocations" in out
+    assert "4 hits, 2 misses, 2 writes, hit rate 67%" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["stats", "idx"],
+        ["purge", "idx", "--older-than", "7d"],
+        ["clear", "idx", "--yes"],
+        ["export", "idx"],
+    ],
+)
+def test_commands_need_a_server(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.splitlines() == [
+        "error: no Elasticsearch given: pass --es-url URL (or --es-cloud-id) or set ES_URL"
+    ]
+
+
+def test_clear_without_yes_refuses_before_connecting(capsys: pytest.CaptureFixture[str]) -> None:
+    # the URL is never contacted: nothing listens on port 9 of this host
+    assert cli.main(["clear", "idx", "--es-url", "http://127.0.0.1:9"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: refusing to delete every entry of 'idx' without --yes"
+    ]
+
+
+def test_bad_duration_is_refused_before_connecting(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["purge", "idx", "--older-than", "soon", "--es-url", "http://127.0.0.1:9"]) == 2
+    assert "cannot read duration 'soon'" in capsys.readouterr().err
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["frobnicate"], ["export"], ["import", "idx", "--batch-size", "0"]):
+        with pytest.raises(SystemExit) as info:
+            cli.main(argv)
+        assert info.value.code == 2
+    capsys.readouterr()
+
+
+def test_help_names_every_command_and_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("demo", "stats", "purge", "clear", "export", "import"):
+        assert command in out
+    assert "4 index not found" in out
+
+
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [
+        (0, "0 B"),
+        (1023, "1023 B"),
+        (1024, "1.0 KiB"),
+        (27772, "27.1 KiB"),
+        (5 * 1024**3, "5.0 GiB"),
+    ],
+)
+def test_human_sizes(size: int, shown: str) -> None:
+    assert cli._human_size(size) == shown
