@@ -5,6 +5,13 @@ They are read back with ``loads`` restricted to an explicit allowlist of output 
 classes and with secrets never read from the environment. Anything else, whatever the
 reason, is a miss with a logged warning: never an exception in the caller and never an
 object of a class outside the allowlist.
+
+Decoding is on every cache hit, so the common case has a fast path: LangChain's ``loads``
+recomputes its allowlist from every serialisation mapping on each call (hundreds of
+microseconds). :func:`_revive` walks the parsed JSON exactly as ``load`` does (escaped
+user data unwrapped and left alone, children before parents) and builds only the
+allowlisted classes, looked up by the id ``dumps`` writes for them. Anything else (a
+legacy class id, a secret, a ``not_implemented`` marker) is handed to ``loads`` itself.
 """
 
 from __future__ import annotations
@@ -13,10 +20,12 @@ import base64
 import binascii
 import json
 import logging
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 from langchain_core.load import dumps, loads
+from langchain_core.load.load import ALL_SERIALIZABLE_MAPPINGS, default_init_validator
 from langchain_core.load.serializable import Serializable
 from langchain_core.messages import (
     AIMessage,
@@ -59,6 +68,66 @@ ALLOWED_GENERATION_CLASSES: tuple[type[Serializable], ...] = (
     FunctionMessage,
     FunctionMessageChunk,
 )
+
+
+def _fast_classes() -> dict[tuple[str, ...], type[Serializable]]:
+    """The id ``dumps`` writes for each allowed class, where LangChain's own mapping
+    resolves that id to that very class (so building it directly is what ``loads`` does)."""
+    classes: dict[tuple[str, ...], type[Serializable]] = {}
+    for cls in ALLOWED_GENERATION_CLASSES:
+        class_id = tuple(cls.lc_id())
+        target = ALL_SERIALIZABLE_MAPPINGS.get(class_id)
+        if target and ".".join(target[:-1]) == cls.__module__ and target[-1] == cls.__name__:
+            classes[class_id] = cls
+    return classes
+
+
+_FAST_CLASSES = _fast_classes()
+
+_ESCAPED = "__lc_escaped__"  # how ``dumps`` wraps user data that looks like its own format
+_MAX_DEPTH = 200  # as ``load``: deeper is refused
+
+
+class _NotFastPath(Exception):
+    """The value needs LangChain's full ``loads`` (which applies the allowlist itself)."""
+
+
+def _revive(value: Any, depth: int = 0) -> Any:
+    """``load(value)`` restricted to the fast-path classes; raises :class:`_NotFastPath`."""
+    if depth > _MAX_DEPTH:
+        raise _NotFastPath
+    if isinstance(value, dict):
+        if len(value) == 1 and _ESCAPED in value:
+            return value[_ESCAPED]  # user data: returned as it is, never revived
+        if value and depth >= _MAX_DEPTH:
+            raise _NotFastPath  # its children are too deep, scalars included
+        # scalars are what they are: only containers need a call (most values are scalars)
+        loaded = {
+            key: _revive(item, depth + 1) if isinstance(item, (dict, list)) else item
+            for key, item in value.items()
+        }
+        if loaded.get("lc") == 1 and loaded.get("id") is not None:
+            kind = loaded.get("type")
+            if kind == "constructor":
+                try:
+                    cls = _FAST_CLASSES.get(tuple(loaded["id"]))
+                except TypeError:  # an id that is not a list of strings
+                    cls = None
+                if cls is None:
+                    raise _NotFastPath
+                kwargs = loaded.get("kwargs", {})
+                default_init_validator(tuple(loaded["id"]), kwargs)
+                return cls(**kwargs)
+            if kind in ("secret", "not_implemented"):
+                raise _NotFastPath
+        return loaded
+    if isinstance(value, list):
+        if value and depth >= _MAX_DEPTH:
+            raise _NotFastPath
+        return [
+            _revive(item, depth + 1) if isinstance(item, (dict, list)) else item for item in value
+        ]
+    return value
 
 
 def _short(text: str, limit: int = 80) -> str:
@@ -109,11 +178,14 @@ class GenerationCodec:
                 logger.warning("cache entry %s refers to a secret and is treated as a miss", key)
                 return None
             try:
-                value = loads(
-                    item,
-                    allowed_objects=ALLOWED_GENERATION_CLASSES,
-                    secrets_from_env=False,
-                )
+                try:
+                    value = _revive(json.loads(item))
+                except _NotFastPath:
+                    value = loads(
+                        item,
+                        allowed_objects=ALLOWED_GENERATION_CLASSES,
+                        secrets_from_env=False,
+                    )
             except Exception as exc:  # hostile or corrupt input: a miss, whatever it raised
                 logger.warning(
                     "cache entry %s is unreadable and is treated as a miss: %s: %s",
@@ -133,6 +205,15 @@ class GenerationCodec:
         return generations
 
 
+def _strict_b64decode(text: str) -> bytes:
+    """Strict base64 (no stray characters, exact padding); non-ASCII text is refused."""
+    if sys.version_info >= (3, 11):
+        # what b64decode(validate=True) does on 3.11+, without its wrapper (a hot path:
+        # every vector of every mget); a2b_base64 refuses non-ASCII str with ValueError
+        return binascii.a2b_base64(text, strict_mode=True)
+    return base64.b64decode(text.encode("ascii"), validate=True)
+
+
 class VectorCodec:
     """Vector bytes <-> base64 text (the ``vector_dump`` field, mapped as ``binary``)."""
 
@@ -141,7 +222,7 @@ class VectorCodec:
 
     def decode(self, stored: str, *, key: str = "?") -> bytes | None:
         try:
-            return base64.b64decode(stored.encode("ascii"), validate=True)
+            return _strict_b64decode(stored)
         except (binascii.Error, UnicodeEncodeError, ValueError) as exc:
             logger.warning(
                 "embedding entry %s holds invalid base64 and is treated as a miss: %s",

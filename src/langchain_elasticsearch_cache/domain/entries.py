@@ -14,6 +14,7 @@ Two levels:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -132,6 +133,21 @@ def parse_timestamp(value: Any) -> datetime | None:
     Epoch milliseconds (Elasticsearch's other default format), as a number or a string of
     digits, are accepted too.
     """
+    if isinstance(value, str) and len(value) <= _CACHED_TIMESTAMP_LENGTH:
+        # the documents of one bulk write share a timestamp: an mget of them parses it once
+        return _parse_timestamp_text(value)
+    return _parse_timestamp(value)
+
+
+_CACHED_TIMESTAMP_LENGTH = 64  # longer strings are no timestamp: not worth keeping
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_timestamp_text(value: str) -> datetime | None:
+    return _parse_timestamp(value)  # datetimes are immutable: sharing one is safe
+
+
+def _parse_timestamp(value: Any) -> datetime | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, str) and value.strip().lstrip("-").isascii():

@@ -104,6 +104,14 @@ def _example(name: str) -> str:
     return fixed.encode("utf-8")[:_MAX_NAME_BYTES].decode("utf-8", "ignore") or "llm-cache"
 
 
+def _encodable(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def validate_index_name(name: object) -> str:
     """Check ``name`` against Elasticsearch's rules for index and alias names.
 
@@ -119,6 +127,11 @@ def validate_index_name(name: object) -> str:
         problem = "it is empty; give a name such as 'llm-cache'"
     elif name in (".", ".."):
         problem = "'.' and '..' are reserved; give a name such as 'llm-cache'"
+    elif not _encodable(name):
+        problem = (
+            "it contains a lone surrogate (a code point in U+D800..U+DFFF), which is not "
+            "Unicode text and cannot be sent to Elasticsearch; give a name such as 'llm-cache'"
+        )
     elif name != name.lower():
         problem = f"it contains upper-case letters; use {name.lower()!r}"
     elif any(char in _FORBIDDEN_CHARACTERS for char in name):

@@ -13,6 +13,7 @@ from ...domain.entries import LlmRecord
 from ...domain.keys import KeyScheme
 from ...domain.policies import LlmCachePolicy
 from ...domain.ports import AsyncRepository, Repository
+from ._batching import LookupBatcher
 from ._lifecycle import AsyncLifecycle, SyncLifecycle
 from ._runtime import CacheStatistics, Clock, Runtime, Tally, utc_now
 
@@ -109,6 +110,8 @@ class AsyncRepositoryLlmCache(_LlmCacheBase, AsyncLifecycle):
     def __init__(self, repository: AsyncRepository[LlmRecord], **options: Any) -> None:
         super().__init__(**options)
         self._repository = repository
+        # concurrent alookup calls share mget requests (see _batching)
+        self._lookups = LookupBatcher(repository)
 
     @property
     def repository(self) -> AsyncRepository[LlmRecord]:
@@ -127,7 +130,7 @@ class AsyncRepositoryLlmCache(_LlmCacheBase, AsyncLifecycle):
         key = self._policy.key(prompt, llm_string)
 
         async def call() -> list[Generation] | None:
-            return self._policy.generations(await self._repository.get(key), self._clock())
+            return self._policy.generations(await self._lookups.get(key), self._clock())
 
         return await self._runtime.arun("lookup", call, None, _lookup_tally)
 

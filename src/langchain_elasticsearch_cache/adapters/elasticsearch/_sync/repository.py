@@ -7,9 +7,14 @@
 
 How it talks to Elasticsearch, and why:
 
-* Lookups are realtime ``GET`` / ``mget`` with source filtering and ``filter_path``: a
-  write is visible to the next lookup without any refresh, so writes never force one
-  (``refresh`` is passed only when the caller asks for it).
+* Lookups are realtime ``GET`` / ``mget``: a write is visible to the next lookup without
+  any refresh, so writes never force one (``refresh`` is passed only when the caller asks
+  for it).
+* Lookups and writes ask for no ``_source`` filtering and no ``filter_path``: a cache
+  document holds only the fields a record needs, so filtering would shrink nothing, and
+  it costs the node a parse and re-serialisation of every document it returns (measured
+  on 8.19: +60 us per GET, up to twice the time of an ``mget`` of 1,000 vectors; see
+  ``benchmarks/RESULTS.md``). Unknown fields in a document are ignored.
 * Behind an alias the concrete indices are resolved (and remembered for
   ``alias_cache_seconds``) and every ``(index, key)`` pair is fetched with one realtime
   ``mget``; per key the copy with the newest ``timestamp`` wins.
@@ -27,6 +32,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
+from types import TracebackType
 from typing import Any, Generic
 
 from elasticsearch import (
@@ -46,6 +52,7 @@ from ....domain.errors import (
     ConfigurationError,
 )
 from ....domain.ports import R
+from ..backoff import SyncRejectionRetry, backoff_delays
 from ..errors import (
     CLIENT_ERRORS,
     BulkBackendUnavailableError,
@@ -62,9 +69,7 @@ logger = logging.getLogger(__name__)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ONE_MS = timedelta(milliseconds=1)
 _PIT_KEEP_ALIVE = "2m"
-_MGET_FILTER = "docs._index,docs._id,docs.found,docs._source,docs.error"
 _INDEX_MISSING = "index_not_found_exception"
-_BULK_RETRIES = 2  # per chunk, for items rejected with 429, with exponential backoff
 
 
 def _epoch_millis(value: datetime) -> int:
@@ -294,12 +299,7 @@ class ElasticsearchRepository(Generic[R]):
                 found = self._get_through_alias([key])
                 return found.get(key)
             try:
-                answer = self._client.get(
-                    index=self._index_name,
-                    id=key,
-                    source_includes=self._kind.source_fields,
-                    filter_path="found,_source",
-                )
+                answer = self._client.get(index=self._index_name, id=key)
             except NotFoundError as exc:
                 kind, _ = error_type_and_reason(exc)
                 if kind == _INDEX_MISSING:
@@ -326,12 +326,7 @@ class ElasticsearchRepository(Generic[R]):
         found: dict[str, R | None] = {}
         for start in range(0, len(keys), self._chunk_size):
             chunk = keys[start : start + self._chunk_size]
-            answer = self._client.mget(
-                index=self._index_name,
-                ids=chunk,
-                source_includes=self._kind.source_fields,
-                filter_path=_MGET_FILTER,
-            )
+            answer = self._client.mget(index=self._index_name, ids=chunk)
             for doc in answer.body.get("docs", []):
                 if "error" in doc:
                     self._mget_item_error(doc)
@@ -360,11 +355,7 @@ class ElasticsearchRepository(Generic[R]):
             copies: dict[str, int] = {}
             stale = False
             for start in range(0, len(pairs), self._chunk_size):
-                answer = self._client.mget(
-                    docs=pairs[start : start + self._chunk_size],
-                    source_includes=self._kind.source_fields,
-                    filter_path=_MGET_FILTER,
-                )
+                answer = self._client.mget(docs=pairs[start : start + self._chunk_size])
                 for doc in answer.body.get("docs", []):
                     if "error" in doc:
                         kind, _ = error_type_and_reason(doc.get("error"))
@@ -408,12 +399,14 @@ class ElasticsearchRepository(Generic[R]):
         with self._translated("put"):
             self._ensure_index()
             try:
-                answer = self._client.index(
-                    index=self._index_name,
-                    id=record.key,
-                    document=document,
-                    filter_path="_index,result",
-                    **self._write_options(),
+                # a 429 (write queue full) is retried after a pause, not raised at once
+                answer = SyncRejectionRetry.call(
+                    lambda: self._client.index(
+                        index=self._index_name,
+                        id=record.key,
+                        document=document,
+                        **self._write_options(),
+                    )
                 )
             except ApiError as exc:
                 kind, _ = error_type_and_reason(exc)
@@ -464,41 +457,59 @@ class ElasticsearchRepository(Generic[R]):
     ) -> list[str]:
         """Send ``actions`` in chunks; return the id of every document actually deleted.
 
-        A delete of an absent document (404) is not a failure. Other failed items raise
+        Items rejected with 429 (a full write queue: ``es_rejected_execution_exception``
+        inside a 200 answer, or the whole chunk refused so) are sent again after a pause
+        that doubles, with jitter so that writers rejected together do not return
+        together (see ``..backoff``). A delete of an absent document (404) is not a
+        failure. Other failed items, and items still rejected after the last retry, raise
         :class:`BulkOperationError` naming every failed key, once every chunk was sent;
-        the error is also a ``BackendUnavailableError`` when every failure was a 429 or
-        a server error.
+        the error is also a ``BackendUnavailableError`` when every failure was a 429 or a
+        server error.
         """
         failures: dict[str, str] = {}
         statuses: set[Any] = set()
         deleted: list[str] = []
         request_error: ApiError | None = None
-        for ok, item in streaming_bulk(
-            self._client,
-            actions,
-            chunk_size=self._chunk_size,
-            raise_on_error=False,
-            raise_on_exception=False,
-            max_retries=_BULK_RETRIES,
-            initial_backoff=1,
-            **options,
-        ):
-            op_type, info = next(iter(item.items()))
-            key = str(info.get("_id"))
-            if ok:
-                if op_type == "delete" and info.get("result") == "deleted":
-                    deleted.append(key)
-                elif op_type == "index":
-                    self._note_written_index(info.get("_index"))
-                continue
-            status = info.get("status")
-            if op_type == "delete" and status == 404:
-                continue  # already absent (or its index is gone): nothing to delete
-            if isinstance(info.get("exception"), ApiError):
-                request_error = info["exception"]
-            statuses.add(status)
-            _, reason = error_type_and_reason(info.get("error"))
-            failures[key] = f"HTTP {status}: {reason}" if status else reason
+        delays = backoff_delays()
+        pending = actions
+        for attempt in range(len(delays) + 1):
+            if attempt:
+                SyncRejectionRetry.pause(delays[attempt - 1])
+            rejected: list[dict[str, Any]] = []
+            position = 0
+            for ok, item in streaming_bulk(
+                self._client,
+                pending,
+                chunk_size=self._chunk_size,
+                raise_on_error=False,
+                raise_on_exception=False,
+                max_retries=0,  # retried here, with jitter
+                **options,
+            ):
+                action = pending[position]  # one answer per action, in order
+                position += 1
+                op_type, info = next(iter(item.items()))
+                key = str(info.get("_id"))
+                if ok:
+                    if op_type == "delete" and info.get("result") == "deleted":
+                        deleted.append(key)
+                    elif op_type == "index":
+                        self._note_written_index(info.get("_index"))
+                    continue
+                status = info.get("status")
+                if status == 429 and attempt < len(delays):
+                    rejected.append(action)
+                    continue
+                if op_type == "delete" and status == 404:
+                    continue  # already absent (or its index is gone): nothing to delete
+                if isinstance(info.get("exception"), ApiError):
+                    request_error = info["exception"]
+                statuses.add(status)
+                _, reason = error_type_and_reason(info.get("error"))
+                failures[key] = f"HTTP {status}: {reason}" if status else reason
+            if not rejected:
+                break
+            pending = rejected
         if not failures:
             return deleted
         self._forget_indices()
@@ -676,3 +687,14 @@ class ElasticsearchRepository(Generic[R]):
             self._closed = True
             with self._translated("close"):
                 self._client.close()
+
+    def __enter__(self) -> ElasticsearchRepository[R]:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
