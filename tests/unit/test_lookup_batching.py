@@ -133,3 +133,13 @@ def test_each_event_loop_batches_its_own_lookups() -> None:
 def test_max_batch_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_batch"):
         LookupBatcher(AsyncInMemoryRepository(), max_batch=0)
+
+
+async def test_an_unavailable_backend_fails_the_batch_once_not_key_by_key() -> None:
+    repository, cache = await filled(20, fail_open=True)
+    repository.fail_batches = BackendUnavailableError("node down")
+    results = await asyncio.gather(*(cache.alookup(f"prompt {i}", "llm") for i in range(20)))
+    assert results == [None] * 20  # fail-open: every caller gets a miss
+    assert len(repository.batches) == 1
+    assert repository.gets == []  # no retry of each key against a backend that is down
+    assert cache.statistics.failed_open == 20

@@ -9,7 +9,8 @@ gathered lookups take about a tenth of the time.
 
 Outcomes never change: a batch of one key is a plain ``get``, and when a batch fails
 each of its keys is fetched again on its own, so every caller gets the result or the
-error it would have had alone.
+error it would have had alone. The exception is an unavailable backend: every caller of
+the batch gets that error at once rather than one more timeout each.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Generic
 
+from ...domain.errors import BackendUnavailableError
 from ...domain.ports import AsyncRepository, R
 
 __all__ = ["LookupBatcher"]
@@ -79,6 +81,12 @@ class LookupBatcher(Generic[R]):
             for futures in waiters.values():
                 _settle(futures, exception=asyncio.CancelledError())
             raise
+        except BackendUnavailableError as exc:
+            # the backend is not answering: asking again key by key would only multiply
+            # the timeouts (and a fail-open cache is waiting on each of them)
+            for futures in waiters.values():
+                _settle(futures, exception=exc)
+            return
         except Exception as exc:
             if len(keys) == 1:
                 _settle(waiters[keys[0]], exception=exc)
