@@ -108,7 +108,14 @@ class _NodeSource:
                 host = container.get_container_host_ip()
                 self.url = f"http://{host}:{container.get_exposed_port(container.port)}"
                 return
-        node = LocalElasticsearchNode(version)
+        # The hostile-input tests write 10 MB documents. On a 512 MiB heap Elasticsearch 9
+        # rejects them with 429 (parent circuit breaker), and with the default indexing
+        # pressure limit (10% of the heap) even on 1 GiB: give both some room.
+        node = LocalElasticsearchNode(
+            version,
+            heap=os.environ.get("LECACHE_ES_HEAP", "1g"),
+            settings={"indexing_pressure.memory.limit": "40%"},
+        )
         try:
             self.url = node.start()
         except Exception as error:
