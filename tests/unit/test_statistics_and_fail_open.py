@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Generic
@@ -14,6 +14,7 @@ import pytest
 from langchain_core.outputs import Generation
 
 from langchain_elasticsearch_cache.adapters.memory import InMemoryRepository
+from langchain_elasticsearch_cache.adapters.sync_as_async import SyncAsAsyncRepository
 from langchain_elasticsearch_cache.domain import (
     BackendError,
     BackendUnavailableError,
@@ -91,42 +92,11 @@ class FlakyRepository(Generic[R]):
         pass
 
 
-class AsyncFlakyRepository(Generic[R]):
+class AsyncFlakyRepository(SyncAsAsyncRepository[R]):
     """Async face of :class:`FlakyRepository`."""
 
     def __init__(self) -> None:
         self.sync: FlakyRepository[R] = FlakyRepository()
-
-    async def get(self, key: str) -> R | None:
-        return self.sync.get(key)
-
-    async def get_many(self, keys: Sequence[str]) -> list[R | None]:
-        return self.sync.get_many(keys)
-
-    async def put(self, record: R) -> None:
-        self.sync.put(record)
-
-    async def put_many(self, records: Sequence[R]) -> None:
-        self.sync.put_many(records)
-
-    async def delete_many(self, keys: Sequence[str]) -> int:
-        return self.sync.delete_many(keys)
-
-    async def scan(self, *, page_size: int = 1000) -> AsyncIterator[R]:
-        for record in self.sync.scan(page_size=page_size):
-            yield record
-
-    async def count(self) -> int:
-        return self.sync.count()
-
-    async def clear(self) -> int:
-        return self.sync.clear()
-
-    async def delete_older_than(self, cutoff: datetime) -> int:
-        return self.sync.delete_older_than(cutoff)
-
-    async def close(self) -> None:
-        pass
 
 
 def unavailable() -> BackendUnavailableError:

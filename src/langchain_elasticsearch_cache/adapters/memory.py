@@ -9,13 +9,14 @@ wraps a sync one and never awaits while holding state, so tasks may share it too
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Generic
 
 from ..domain.errors import ConfigurationError
 from ..domain.ports import R
+from .sync_as_async import SyncAsAsyncRepository
 
 
 def _check_page_size(page_size: int) -> None:
@@ -96,50 +97,9 @@ class InMemoryRepository(Generic[R]):
         self.close()
 
 
-class AsyncInMemoryRepository(Generic[R]):
+class AsyncInMemoryRepository(SyncAsAsyncRepository[R]):
     """The async face of :class:`InMemoryRepository` (optionally sharing one)."""
 
     def __init__(self, shared: InMemoryRepository[R] | None = None) -> None:
+        # no super().__init__: it only sets ``sync``, here to the narrower in-memory type
         self.sync: InMemoryRepository[R] = shared if shared is not None else InMemoryRepository()
-
-    async def get(self, key: str) -> R | None:
-        return self.sync.get(key)
-
-    async def get_many(self, keys: Sequence[str]) -> list[R | None]:
-        return self.sync.get_many(keys)
-
-    async def put(self, record: R) -> None:
-        self.sync.put(record)
-
-    async def put_many(self, records: Sequence[R]) -> None:
-        self.sync.put_many(records)
-
-    async def delete_many(self, keys: Sequence[str]) -> int:
-        return self.sync.delete_many(keys)
-
-    async def scan(self, *, page_size: int = 1000) -> AsyncIterator[R]:
-        for record in self.sync.scan(page_size=page_size):
-            yield record
-
-    async def count(self) -> int:
-        return self.sync.count()
-
-    async def clear(self) -> int:
-        return self.sync.clear()
-
-    async def delete_older_than(self, cutoff: datetime) -> int:
-        return self.sync.delete_older_than(cutoff)
-
-    async def close(self) -> None:
-        self.sync.close()
-
-    async def __aenter__(self) -> AsyncInMemoryRepository[R]:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()

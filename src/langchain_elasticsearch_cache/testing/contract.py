@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, Generic
 
 import pytest
 
+from ..adapters.sync_as_async import SyncAsAsyncRepository
 from ..domain.entries import EmbeddingRecord, LlmRecord
 from ..domain.errors import ConfigurationError
 from ..domain.ports import AsyncRepository, R, Repository
@@ -66,44 +66,6 @@ UNICODE_TEXTS: tuple[str, ...] = (
     "quotes: \"double\" 'single' \\backslash\\ {json: [1]}",
     "bom: \ufeff zero width: \u200b\u200d",
 )
-
-
-class SyncAsAsyncRepository(Generic[R]):
-    """The async port over a sync repository, so one set of tests serves both faces."""
-
-    def __init__(self, repository: Repository[R]) -> None:
-        self.sync: Repository[R] = repository
-
-    async def get(self, key: str) -> R | None:
-        return self.sync.get(key)
-
-    async def get_many(self, keys: Sequence[str]) -> list[R | None]:
-        return self.sync.get_many(keys)
-
-    async def put(self, record: R) -> None:
-        self.sync.put(record)
-
-    async def put_many(self, records: Sequence[R]) -> None:
-        self.sync.put_many(records)
-
-    async def delete_many(self, keys: Sequence[str]) -> int:
-        return self.sync.delete_many(keys)
-
-    async def scan(self, *, page_size: int = 1000) -> AsyncIterator[R]:
-        for record in self.sync.scan(page_size=page_size):
-            yield record
-
-    async def count(self) -> int:
-        return self.sync.count()
-
-    async def clear(self) -> int:
-        return self.sync.clear()
-
-    async def delete_older_than(self, cutoff: datetime) -> int:
-        return self.sync.delete_older_than(cutoff)
-
-    async def close(self) -> None:
-        self.sync.close()
 
 
 async def _scan(repo: AsyncRepository[R], page_size: int) -> list[R]:
