@@ -234,7 +234,7 @@ def test_invalid_index_names_are_refused_before_any_request(name: str) -> None:
         with pytest.raises(InvalidIndexNameError) as refused:
             build(name, es_url=UNREACHABLE)
         assert "invalid Elasticsearch index name" in str(refused.value)
-    assert time.monotonic() - started < 1  # no connection attempt, no retry
+    assert time.monotonic() - started < 5  # no connection attempt, no retry (those take 10 s+)
 
 
 def test_odd_but_valid_index_names_work(es_url: str, es_client: Elasticsearch) -> None:

@@ -335,3 +335,41 @@ def test_help_names_every_command_and_the_exit_codes(capsys: pytest.CaptureFixtu
 )
 def test_human_sizes(size: int, shown: str) -> None:
     assert cli._human_size(size) == shown
+
+
+@pytest.mark.parametrize(
+    ("argv", "user", "password", "api_key"),
+    [
+        (["stats", "idx", "--es-user", "-me", "--es-password", "-Kx3_d-"], "-me", "-Kx3_d-", None),
+        (["stats", "idx", "--es-api-key", "-bWU6a2V5"], None, None, "-bWU6a2V5"),
+        (["stats", "--es-password", "-p--w", "--", "idx"], None, "-p--w", None),
+        (["stats", "idx", "--es-password=-already-glued"], None, "-already-glued", None),
+    ],
+)
+def test_credentials_may_begin_with_a_dash(
+    argv: list[str],
+    user: str | None,
+    password: str | None,
+    api_key: str | None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a random password or base64url API key starts with "-" one time in 64; argparse would
+    # stop with "expected one argument", so the word after a credential flag is its value
+    for name in ("ES_USER", "ES_PASSWORD", "ES_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    args = cli.build_parser().parse_args(cli._glue_verbatim_values(argv))
+    assert (args.index, args.es_user, args.es_password, args.es_api_key) == (
+        "idx",
+        user,
+        password,
+        api_key,
+    )
+
+
+def test_a_dash_password_reaches_the_connection(capsys: pytest.CaptureFixture[str]) -> None:
+    # nothing listens on port 9: the run fails to connect, not to parse its arguments
+    argv = ["stats", "idx", "--es-url", "http://127.0.0.1:9", "--es-user", "u"]
+    code = cli.main([*argv, "--es-password", "-secret-pw", "--timeout", "1"])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert "-secret-pw" not in err and "expected one argument" not in err

@@ -110,9 +110,10 @@ async def test_a_lone_failing_lookup_raises_its_own_error() -> None:
 
 async def test_a_cancelled_caller_does_not_disturb_the_others() -> None:
     repository, cache = await filled(3)
-    repository.delay = 0.05
+    repository.delay = 1.0  # long enough that a stalled machine still cancels mid-lookup
     tasks = [asyncio.create_task(cache.alookup(f"prompt {i}", "llm")) for i in range(3)]
     await asyncio.sleep(0.01)
+    assert not any(task.done() for task in tasks)
     tasks[1].cancel()
     assert await tasks[0] == answer(0)
     assert await tasks[2] == answer(2)

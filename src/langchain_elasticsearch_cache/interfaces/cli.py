@@ -37,6 +37,28 @@ logger = logging.getLogger("langchain_elasticsearch_cache")
 
 _SECRET_FLAGS = ("es_api_key", "es_password")
 
+# Flags whose value may legitimately begin with "-" (a generated password, a base64url API
+# key): argparse would take such a value for an option and stop with "expected one
+# argument", so the word after these flags is always their value.
+_VERBATIM_VALUE_FLAGS = frozenset({"--es-password", "--es-api-key", "--es-user"})
+
+
+def _glue_verbatim_values(argv: Sequence[str]) -> list[str]:
+    """``--es-password -x1`` -> ``--es-password=-x1``; everything else unchanged."""
+    glued: list[str] = []
+    words = iter(argv)
+    for word in words:
+        if word == "--":
+            glued.append(word)
+            glued.extend(words)
+            break
+        if word in _VERBATIM_VALUE_FLAGS:
+            value = next(words, None)
+            glued.append(word if value is None else f"{word}={value}")
+        else:
+            glued.append(word)
+    return glued
+
 
 # --------------------------------------------------------------------------- connection
 
@@ -521,7 +543,7 @@ def _exit_code(exc: BaseException) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_glue_verbatim_values(sys.argv[1:] if argv is None else argv))
     _configure_logging(args.verbose)
     secrets = [str(getattr(args, name)) for name in _SECRET_FLAGS if getattr(args, name, None)]
     try:
