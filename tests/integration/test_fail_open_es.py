@@ -71,6 +71,15 @@ def our_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     ]
 
 
+def client_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Warnings the Elasticsearch client logged (one or more per failed request)."""
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("elastic_transport") and r.levelno >= logging.WARNING
+    ]
+
+
 @pytest.fixture(scope="module")
 def spare_node() -> Iterator[LocalElasticsearchNode]:
     """A node of this module's own, to kill and restart."""
@@ -112,6 +121,7 @@ async def test_outage_fails_open_and_hits_resume_after_restart(
 
         # -- down: every call is answered by the model, nothing raises
         spare_node.kill()
+        caplog.clear()  # (the test node answers the constructors' GET / with a logged 405)
         outage_prompts = prompts + [f"new question {i}" for i in range(10)]
         with caplog.at_level(logging.WARNING):
             for prompt in outage_prompts:
@@ -120,12 +130,16 @@ async def test_outage_fails_open_and_hits_resume_after_restart(
             assert store.mget(["a", "b"]) == [None, None]
             store.mset([("b", b"vector-b")])
             outage_warnings = our_warnings(caplog)
+            client_warnings = client_lines(caplog)
+            caplog.clear()
 
             # without fail_open the outage surfaces
             with pytest.raises(BackendUnavailableError):
                 strict.lookup("question 0", "llm")
             with pytest.raises(BackendUnavailableError):
                 EchoChatModel(cache=strict).invoke("question 0")
+            # the client's own per-request warnings are silenced only for fail-open calls
+            assert client_lines(caplog), "a strict cache's failed requests are still logged"
 
             # a fail-open cache can be created while Elasticsearch is down; a strict one not
             caplog.clear()
@@ -149,6 +163,8 @@ async def test_outage_fails_open_and_hits_resume_after_restart(
         unavailable = [m for m in outage_warnings if "unavailable" in m]
         assert 1 <= len(unavailable) <= 3, outage_warnings
         assert all("fail_open=True" in m for m in unavailable)
+        # ... and the client's per-request lines ("node failed", "retrying") are not added
+        assert client_warnings == [], client_warnings
 
         # -- up again: same objects, hits resume (the entries survived the crash)
         spare_node.restart()

@@ -449,3 +449,63 @@ def test_fail_open_says_once_when_the_backend_answers_again(
     assert "unavailable" in messages[0]
     assert "answering again" in messages[1]
     assert "5 call(s) went without the cache" in messages[1]
+
+
+# --- the client's own log lines ----------------------------------------------------------
+
+CLIENT_LOGGER = "lecache.test.client"
+
+
+class ChattyFlakyRepository(FlakyRepository[R]):
+    """Logs a warning per call, as an HTTP client does for every failed request."""
+
+    def _check(self) -> None:
+        logging.getLogger(CLIENT_LOGGER).warning("request %d failed", self.calls)
+        super()._check()
+
+
+class AsyncChattyFlakyRepository(SyncAsAsyncRepository[R]):
+    def __init__(self) -> None:
+        self.sync: ChattyFlakyRepository[R] = ChattyFlakyRepository()
+
+
+def _client_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == CLIENT_LOGGER]
+
+
+async def test_client_lines_are_silenced_inside_fail_open_calls_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _runtime.quiet_during_fail_open_calls(CLIENT_LOGGER)
+    _runtime.quiet_during_fail_open_calls(CLIENT_LOGGER)  # idempotent
+    assert logging.getLogger(CLIENT_LOGGER).filters.count(_runtime._SILENCER) == 1
+
+    lenient: ChattyFlakyRepository[LlmRecord] = ChattyFlakyRepository()
+    strict: ChattyFlakyRepository[LlmRecord] = ChattyFlakyRepository()
+    alenient: AsyncChattyFlakyRepository[LlmRecord] = AsyncChattyFlakyRepository()
+    open_cache = RepositoryLlmCache(lenient, fail_open=True)
+    strict_cache = RepositoryLlmCache(strict)
+    async_cache = AsyncRepositoryLlmCache(alenient, fail_open=True)
+    lenient.failure = strict.failure = alenient.sync.failure = unavailable()
+
+    with caplog.at_level(logging.WARNING):
+        for _ in range(5):
+            assert open_cache.lookup("p", "l") is None
+            open_cache.update("p", "l", GEN)
+            assert await async_cache.alookup("p", "l") is None
+        assert _client_lines(caplog) == []
+        assert len(_unavailable_warnings(caplog)) == 2  # one per cache object, rate-limited
+
+        # a strict cache, and code outside any cache call, are heard as usual
+        with pytest.raises(BackendUnavailableError):
+            strict_cache.lookup("p", "l")
+        logging.getLogger(CLIENT_LOGGER).warning("outside")
+        assert _client_lines(caplog) == ["request 0 failed", "outside"]
+
+        # an error fail-open does not absorb reaches the caller (which is how it is
+        # heard); the mark does not outlive the call that raised it
+        lenient.failure = BackendError("mapping conflict")
+        with pytest.raises(BackendError):
+            open_cache.lookup("p", "l")
+        logging.getLogger(CLIENT_LOGGER).warning("after")
+        assert _client_lines(caplog) == ["request 0 failed", "outside", "after"]

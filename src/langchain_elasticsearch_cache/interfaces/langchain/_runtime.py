@@ -3,7 +3,10 @@
 Statistics are counters under one lock plus two ``perf_counter`` reads per call, cheap
 enough to leave on (about half a microsecond per call; see the README). Fail-open turns
 ``BackendUnavailableError`` (and only that) into a miss or a no-op, with one warning per
-``warn_interval`` seconds at most, and one line when the backend answers again.
+``warn_interval`` seconds at most, and one line when the backend answers again. While a
+fail-open cache's call runs, loggers named through :func:`quiet_during_fail_open_calls`
+(the Elasticsearch client's, which log every failed request and retry) are silent: the
+cache's own rate-limited warning says what happened, once.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import TypeVar
@@ -30,6 +35,39 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+_in_fail_open_call: ContextVar[bool] = ContextVar("lecache_in_fail_open_call", default=False)
+
+
+class _SilentInFailOpenCalls(logging.Filter):
+    """Drops what a logger says on behalf of a fail-open cache's call (context-local:
+    other threads and tasks, and strict caches, log as usual)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _in_fail_open_call.get()
+
+
+_SILENCER = _SilentInFailOpenCalls()
+
+
+def quiet_during_fail_open_calls(*logger_names: str) -> None:
+    """Silence these loggers inside fail-open calls (idempotent). A filter acts only on
+    the logger a record is created on, so name the exact loggers, not a parent."""
+    for name in logger_names:
+        log = logging.getLogger(name)
+        if _SILENCER not in log.filters:
+            log.addFilter(_SILENCER)
+
+
+@contextmanager
+def fail_open_call() -> Iterator[None]:
+    """Mark the code inside as a fail-open cache's backend call."""
+    token = _in_fail_open_call.set(True)
+    try:
+        yield
+    finally:
+        _in_fail_open_call.reset(token)
 
 
 @attrs.frozen
@@ -202,12 +240,16 @@ class Runtime:
     ) -> T:
         """Run one repository call, counted; on an absorbed failure return ``fallback``."""
         started = time.perf_counter()
+        token = _in_fail_open_call.set(True) if self.fail_open else None
         try:
             result = call()
         except Exception as exc:
             if self.absorb(op, started, exc):
                 return fallback
             raise
+        finally:
+            if token is not None:
+                _in_fail_open_call.reset(token)
         self._tally(op, started, result, tally)
         return result
 
@@ -220,12 +262,16 @@ class Runtime:
     ) -> T:
         """Async twin of :meth:`run`."""
         started = time.perf_counter()
+        token = _in_fail_open_call.set(True) if self.fail_open else None
         try:
             result = await call()
         except Exception as exc:
             if self.absorb(op, started, exc):
                 return fallback
             raise
+        finally:
+            if token is not None:
+                _in_fail_open_call.reset(token)
         self._tally(op, started, result, tally)
         return result
 

@@ -29,11 +29,20 @@ from ...domain.errors import BackendUnavailableError, ConfigurationError
 from ...domain.keys import KeyScheme
 from ...domain.policies import EmbeddingCachePolicy, LlmCachePolicy
 from ...domain.ports import R
-from ._runtime import Clock
+from ._runtime import Clock, fail_open_call, quiet_during_fail_open_calls
 from .byte_store import AsyncRepositoryByteStore, RepositoryByteStore
 from .llm_cache import AsyncRepositoryLlmCache, RepositoryLlmCache
 
 logger = logging.getLogger("langchain_elasticsearch_cache")
+
+# the client logs each failed request, dead node and retry at WARNING: during an outage
+# that is several lines per cache call, which a fail-open cache replaces by its own
+# rate-limited warning
+_CLIENT_LOGGERS = (
+    "elastic_transport.transport",
+    "elastic_transport.node_pool",
+    "elastic_transport.node",
+)
 
 _NEED_CONNECTION = (
     "Either 'client' or credentials (es_url, es_cloud_id, etc.) must be provided, "
@@ -86,6 +95,8 @@ def _sync_repository(
     fail_open: bool = False,
 ) -> ElasticsearchRepository[R]:
     validate_index_name(index_name)
+    if fail_open:
+        quiet_during_fail_open_calls(*_CLIENT_LOGGERS)
     owns = client is None
     if client is None:
         client = _checked_client(connection, fail_open)
@@ -107,11 +118,12 @@ def _checked_client(connection: _Connection, fail_open: bool) -> Elasticsearch:
     fail-open hides outages, never misconfiguration.
     """
     kwargs = connection.factory_kwargs()
-    try:
+    if not fail_open:
         return create_elasticsearch_client(**kwargs)
+    try:
+        with fail_open_call():
+            return create_elasticsearch_client(**kwargs)
     except BackendUnavailableError as exc:
-        if not fail_open:
-            raise
         logger.warning(
             "Elasticsearch is not answering while the cache is created; fail_open=True, so "
             "the cache is created anyway and every lookup is a miss until it answers: %s",
@@ -127,8 +139,11 @@ def _async_repository(
     connection: _Connection,
     refresh: bool | str,
     maximum_duplicates_allowed: int,
+    fail_open: bool = False,
 ) -> AsyncElasticsearchRepository[R]:
     validate_index_name(index_name)
+    if fail_open:
+        quiet_during_fail_open_calls(*_CLIENT_LOGGERS)
     owns = client is None
     if client is None:
         client = create_async_elasticsearch_client(**connection.factory_kwargs())
@@ -254,7 +269,13 @@ class AsyncElasticsearchCache(AsyncRepositoryLlmCache):
         # checked before connecting: a mistake costs no request, leaves no client open
         LlmCachePolicy(key_scheme=key_scheme, metadata=metadata, ttl=ttl)
         repository = _async_repository(
-            index_name, LLM_RECORDS, client, connection, refresh, maximum_duplicates_allowed
+            index_name,
+            LLM_RECORDS,
+            client,
+            connection,
+            refresh,
+            maximum_duplicates_allowed,
+            fail_open,
         )
         super().__init__(
             repository,
@@ -376,7 +397,13 @@ class AsyncElasticsearchEmbeddingsCache(AsyncRepositoryByteStore):
         # checked before connecting: a mistake costs no request, leaves no client open
         EmbeddingCachePolicy(key_scheme=key_scheme, metadata=metadata, ttl=ttl)
         repository = _async_repository(
-            index_name, EMBEDDING_RECORDS, client, connection, refresh, maximum_duplicates_allowed
+            index_name,
+            EMBEDDING_RECORDS,
+            client,
+            connection,
+            refresh,
+            maximum_duplicates_allowed,
+            fail_open,
         )
         super().__init__(
             repository,
