@@ -76,8 +76,8 @@ def test_latest_embedding_wins_for_mget_across_the_alias(
         index_name, client=es_client, maximum_duplicates_allowed=2
     )
     assert reader.mget(["a", "b", "c", "a"]) == [b"new a", b"old b", None, b"new a"]
-    # listing streams documents: a key held by both indices is listed once per copy
-    assert sorted(reader.yield_keys()) == ["a", "a", "b"]
+    # a key held by both indices is listed once (the seed's store lists nothing at all)
+    assert sorted(reader.yield_keys()) == ["a", "b"]
     reader.mdelete(["a"])
     assert reader.mget(["a", "b"]) == [None, b"old b"]
 
@@ -95,6 +95,89 @@ async def test_async_latest_embedding_wins_across_the_alias(
     async with AsyncElasticsearch(es_client.transport.node_pool.get().base_url) as client:
         reader = AsyncElasticsearchEmbeddingsCache(index_name, client=client)
         assert await reader.amget(["k"]) == [b"new"]
+
+
+def _scattered_copies(es: Elasticsearch, alias: str) -> dict[str, bytes]:
+    """Sixty keys over a rolled-over alias: some only in one index, some in both with the
+    newer copy in either index or with equal timestamps, one whose newest copy is corrupt.
+    Returns what ``mget`` answers for each key."""
+    old, new = _two_indices_behind_alias(es, alias, EMBEDDING_RECORDS)
+    expected: dict[str, bytes] = {}
+    in_old = ElasticsearchEmbeddingsCache(old, client=es, store_input=True, clock=_clock(T0))
+    late_old = ElasticsearchEmbeddingsCache(old, client=es, clock=_clock(T0 + timedelta(days=2)))
+    in_new = ElasticsearchEmbeddingsCache(new, client=es, clock=_clock(T0 + timedelta(days=1)))
+    for i in range(60):
+        key, shape = f"k{i:02d}", i % 5
+        if shape == 0:  # only in the old index
+            in_old.mset([(key, b"old only")])
+            expected[key] = b"old only"
+        elif shape == 1:  # only in the new index
+            in_new.mset([(key, b"new only")])
+            expected[key] = b"new only"
+        elif shape == 2:  # both, the new index newer
+            in_old.mset([(key, b"stale")])
+            in_new.mset([(key, b"fresh in new")])
+            expected[key] = b"fresh in new"
+        elif shape == 3:  # both, the old index newer (written there after a rollback)
+            in_new.mset([(key, b"stale")])
+            late_old.mset([(key, b"fresh in old")])
+            expected[key] = b"fresh in old"
+        else:  # both at the same moment: the first index of the alias wins, as in mget
+            same = ElasticsearchEmbeddingsCache(old, client=es, clock=_clock(T0))
+            same.mset([(key, b"tie")])
+            ElasticsearchEmbeddingsCache(new, client=es, clock=_clock(T0)).mset([(key, b"tie")])
+            expected[key] = b"tie"
+    # the newest copy of k60 has no vector: the older, valid one is the answer
+    in_old.mset([("k60", b"valid but older")])
+    doc_id = in_old.policy.key("k60")
+    es.index(index=new, id=doc_id, document={"timestamp": (T0 + timedelta(days=3)).isoformat()})
+    expected["k60"] = b"valid but older"
+    return expected
+
+
+@pytest.mark.parametrize("page_size", [1, 7, 1000])
+async def test_listing_an_alias_names_each_key_once_with_the_copy_get_returns(
+    es_client: Elasticsearch, index_name: str, page_size: int
+) -> None:
+    from elasticsearch import AsyncElasticsearch
+
+    from langchain_elasticsearch_cache.adapters.elasticsearch import (
+        AsyncElasticsearchRepository,
+        ElasticsearchRepository,
+    )
+
+    expected = _scattered_copies(es_client, index_name)
+    es_client.indices.refresh(index=index_name)
+    assert es_client.count(index=index_name)["count"] == len(expected) + 37  # 37 in both
+    store = ElasticsearchEmbeddingsCache(index_name, client=es_client, maximum_duplicates_allowed=2)
+    assert store.mget(list(expected)) == list(expected.values())
+
+    keys = list(store.yield_keys())
+    assert sorted(keys) == sorted(expected)  # each key once, none lost
+    assert sorted(store.yield_keys(prefix="k6")) == ["k60"]
+
+    repository = ElasticsearchRepository(es_client, index_name, EMBEDDING_RECORDS)
+    old, new = f"{index_name}-000001", f"{index_name}-000002"
+    ids = {name: store.policy.key(name) for name in ("k00", "k01", "k02", "k03", "k04", "k60")}
+    assert repository.newest_copy_indices([*ids.values(), "absent", ids["k00"]]) == {
+        ids["k00"]: old,
+        ids["k01"]: new,
+        ids["k02"]: new,
+        ids["k03"]: old,
+        ids["k04"]: old,  # a tie: the index whose name sorts first
+        ids["k60"]: old,  # the newer copy is corrupt
+    }
+    plain = ElasticsearchRepository(es_client, new, EMBEDDING_RECORDS)
+    assert plain.newest_copy_indices([ids["k00"], ids["k01"], ids["k60"]]) == {ids["k01"]: new}
+    listed = {record.key: record for record in repository.scan(page_size=page_size)}
+    assert listed == {key: repository.get(key) for key in listed}
+    assert len(listed) == len(expected) == len(list(repository.scan(page_size=page_size)))
+
+    async with AsyncElasticsearch(es_client.transport.node_pool.get().base_url) as client:
+        arepository = AsyncElasticsearchRepository(client, index_name, EMBEDDING_RECORDS)
+        alisted = [record async for record in arepository.scan(page_size=page_size)]
+        assert {record.key: record for record in alisted} == listed
+        assert len(alisted) == len(listed)
 
 
 def test_clear_on_an_alias_empties_every_index(es_client: Elasticsearch, index_name: str) -> None:

@@ -247,14 +247,20 @@ class IndexTarget:
         """Every entry a lookup can return, one JSON line each, from one snapshot."""
         self.unreadable = 0
         source = self.record_kind.source_fields
+        several = len(self.indices()) > 1
         with PointInTime(self.client, self.index) as pit:
-            newest: dict[str, str] | None = None
-            if len(self.indices()) > 1:
-                newest = self._newest_copies(pit, page_size)
             for page in pit.pages(source=source, page_size=page_size):
+                # behind an alias over several indices, keep the copy a lookup returns;
+                # asked page by page, so memory stays bounded by the page size
+                newest = (
+                    self.repository.newest_copy_indices([hit["_id"] for hit in page])
+                    if several
+                    else None
+                )
                 lines = []
                 for hit in page:
-                    if newest is not None and newest.get(hit["_id"]) != hit["_index"]:
+                    winner = None if newest is None else newest.get(hit["_id"])
+                    if winner is not None and winner != hit["_index"]:
                         continue  # an older copy behind the alias: lookups never see it
                     record = self.record_kind.from_document(hit["_id"], hit.get("_source"))
                     if record is None:
@@ -264,25 +270,6 @@ class IndexTarget:
                 yield from lines
                 if on_page is not None:
                     on_page(len(lines))
-
-    def _newest_copies(self, pit: PointInTime, page_size: int) -> dict[str, str]:
-        """Per key, the index holding the copy a lookup through the alias returns: the
-        newest readable one, the first index by name on a tie (as the repository does)."""
-        best: dict[str, tuple[datetime, str]] = {}
-        for page in pit.pages(source=self.record_kind.source_fields, page_size=page_size):
-            for hit in page:
-                record = self.record_kind.from_document(hit["_id"], hit.get("_source"))
-                if record is None:
-                    continue
-                current = best.get(record.key)
-                candidate = (record.timestamp, hit["_index"])
-                if (
-                    current is None
-                    or candidate[0] > current[0]
-                    or (candidate[0] == current[0] and candidate[1] < current[1])
-                ):
-                    best[record.key] = candidate
-        return {key: index for key, (_, index) in best.items()}
 
     # -- writing --------------------------------------------------------------------
 

@@ -112,8 +112,9 @@ class ElasticsearchRepository(Generic[R]):
             forgotten earlier when a write fails or lands in an index not in the list.
 
     Behind an alias, ``count`` and ``clear`` count documents (a key stored in two indices
-    counts twice) and ``scan`` yields every stored copy; ``delete_many`` removes a key
-    from every index and counts it once.
+    counts twice); ``scan`` yields each key once, the copy ``get`` returns (checked page by
+    page with one realtime ``mget``); ``delete_many`` removes a key from every index and
+    counts it once.
     """
 
     def __init__(
@@ -348,10 +349,28 @@ class ElasticsearchRepository(Generic[R]):
 
     def _get_through_alias(self, keys: list[str]) -> dict[str, R | None]:
         """Fetch every copy behind the alias in realtime; per key the newest wins."""
+        return {key: record for key, (record, _) in (self._newest_copies(keys)).items()}
+
+    def newest_copy_indices(self, keys: Sequence[str]) -> dict[str, str]:
+        """Per key found: the index holding the copy :meth:`get` returns (behind an alias
+        over several indices, the newest valid copy; on equal timestamps the index whose
+        name sorts first). Keys not found, or found only as corrupt copies, are left out."""
+        for key in keys:
+            self._check_key(key)
+        unique = list(dict.fromkeys(keys))
+        with self._translated("get_many"):
+            if self._ensure_index():
+                return {key: index for key, (_, index) in (self._newest_copies(unique)).items()}
+            found = self._get_from_index(unique)
+        return {key: self._index_name for key, record in found.items() if record is not None}
+
+    def _newest_copies(self, keys: list[str]) -> dict[str, tuple[R, str]]:
+        """Per key found behind the alias: its newest valid copy and the index holding it
+        (on equal timestamps, the index whose name sorts first)."""
         for attempt in range(2):
             indices = self._concrete_indices()
             pairs = [{"_index": index, "_id": key} for key in keys for index in indices]
-            best: dict[str, R | None] = {}
+            best: dict[str, tuple[R, str]] = {}
             copies: dict[str, int] = {}
             stale = False
             for start in range(0, len(pairs), self._chunk_size):
@@ -370,8 +389,8 @@ class ElasticsearchRepository(Generic[R]):
                         continue  # a corrupt copy is a miss, never a crash
                     copies[key] = copies.get(key, 0) + 1
                     current = best.get(key)
-                    if current is None or record.timestamp > current.timestamp:
-                        best[key] = record
+                    if current is None or record.timestamp > current[0].timestamp:
+                        best[key] = (record, doc["_index"])
             if not stale or attempt:
                 self._warn_duplicates(copies)
                 return best
@@ -532,15 +551,31 @@ class ElasticsearchRepository(Generic[R]):
         if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
             raise ConfigurationError(f"page_size must be an integer >= 1, not {page_size!r}")
         with self._translated("scan"):
-            self._ensure_index()
+            is_alias = self._ensure_index()
             self._refresh_for_search()
             pages = self._pages({"match_all": {}}, page_size, source=self._kind.source_fields)
             with contextlib.closing(pages):
                 for page in pages:
+                    if is_alias and len(self._concrete_indices()) > 1:
+                        for winner in self._winning_copies(page):
+                            yield winner
+                        continue
                     for hit in page:
                         record = self._kind.from_document(hit["_id"], hit.get("_source"))
                         if record is not None:
                             yield record  # a corrupt document is skipped
+
+    def _winning_copies(self, page: list[dict[str, Any]]) -> list[R]:
+        """Of a page of hits behind an alias, the copies ``get`` would return: each key is
+        listed once, when the scan meets the index that holds its newest copy. Memory stays
+        bounded by the page: one realtime mget of the page's keys in every index."""
+        newest = self._newest_copies(list(dict.fromkeys(hit["_id"] for hit in page)))
+        winners: list[R] = []
+        for hit in page:
+            found = newest.get(hit["_id"])
+            if found is not None and found[1] == hit["_index"]:
+                winners.append(found[0])
+        return winners
 
     def _pages(
         self, query: dict[str, Any], page_size: int, *, source: list[str] | None
