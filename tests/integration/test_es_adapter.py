@@ -21,7 +21,9 @@ from typing import Any
 import pytest
 from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
 from elasticsearch import ApiError, AsyncElasticsearch, Elasticsearch
+from langchain_core.outputs import Generation
 
+from langchain_elasticsearch_cache import ElasticsearchCache
 from langchain_elasticsearch_cache.adapters import elasticsearch as elasticsearch_adapter
 from langchain_elasticsearch_cache.adapters.elasticsearch import (
     EMBEDDING_PROPERTIES,
@@ -115,6 +117,34 @@ def test_bootstrap_creates_the_index_with_the_mapping(
     repo.put(record("k"))
     mapping = es_client.indices.get_mapping(index=index_name)[index_name]["mappings"]
     assert {k: mapping["properties"][k] for k in LLM_PROPERTIES} == dict(LLM_PROPERTIES)
+
+
+def test_an_index_template_shapes_the_index_the_cache_creates(
+    es_client: Elasticsearch, index_name: str
+) -> None:
+    # operators choose shards, replicas, durability... with a template, not a cache option
+    es_client.indices.put_index_template(
+        name=index_name,
+        index_patterns=[f"{index_name}*"],
+        template={
+            "settings": {
+                "number_of_replicas": 0,
+                "refresh_interval": "30s",
+                "translog": {"durability": "async"},
+            },
+            "mappings": {"properties": {"team": {"type": "keyword"}}},
+        },
+    )
+    with ElasticsearchCache(index_name, client=es_client) as cache:
+        cache.update("prompt", "llm", [Generation(text="answer")])
+        assert cache.lookup("prompt", "llm") == [Generation(text="answer")]
+    settings = es_client.indices.get_settings(index=index_name)[index_name]["settings"]["index"]
+    assert settings["number_of_replicas"] == "0"
+    assert settings["refresh_interval"] == "30s"
+    assert settings["translog"]["durability"] == "async"
+    mapping = es_client.indices.get_mapping(index=index_name)[index_name]["mappings"]
+    assert {k: mapping["properties"][k] for k in LLM_PROPERTIES} == dict(LLM_PROPERTIES)
+    assert mapping["properties"]["team"] == {"type": "keyword"}  # the template's, merged
 
 
 # -- aliases --------------------------------------------------------------------------
