@@ -25,8 +25,9 @@ from datetime import datetime
 from typing import Protocol, TypeVar, runtime_checkable
 
 from .entries import EmbeddingRecord, LlmRecord
+from .semantic_records import SemanticCandidate, SemanticRecord, VectorQuery
 
-R = TypeVar("R", LlmRecord, EmbeddingRecord)
+R = TypeVar("R", LlmRecord, EmbeddingRecord, SemanticRecord)
 
 
 @runtime_checkable
@@ -77,6 +78,35 @@ class AsyncRepository(Protocol[R]):
     async def delete_older_than(self, cutoff: datetime) -> int: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class VectorRepository(Repository[SemanticRecord], Protocol):
+    """A repository of :class:`SemanticRecord` that can also search by vector.
+
+    ``nearest(query)`` returns at most ``query.k`` candidates, most similar first, every
+    one matching the query's ``llm_string_hash`` and ``context_hash``, with a timestamp
+    after ``query.not_before`` (when set) and a cosine similarity >= ``query.min_similarity``.
+    The filters are applied *inside* the search (not to its k results afterwards), so a
+    near entry of another model or context never hides a valid one. Behind an alias, a
+    candidate is only a copy that ``get`` would return (the newest of its key). Searches
+    may see recent writes late (Elasticsearch: after a refresh); ``get`` sees them at once.
+    ``dimensions()`` is the vector length the store holds, ``None`` while it holds none;
+    a ``put`` or ``nearest`` with another length raises ``ConfigurationError``.
+    """
+
+    def nearest(self, query: VectorQuery) -> list[SemanticCandidate]: ...
+
+    def dimensions(self) -> int | None: ...
+
+
+@runtime_checkable
+class AsyncVectorRepository(AsyncRepository[SemanticRecord], Protocol):
+    """Asynchronous twin of :class:`VectorRepository`."""
+
+    async def nearest(self, query: VectorQuery) -> list[SemanticCandidate]: ...
+
+    async def dimensions(self) -> int | None: ...
 
 
 LlmRepository = Repository[LlmRecord]
