@@ -25,10 +25,12 @@ from .domain import (
     KeyScheme,
     KeysNotStoredError,
     LegacyMd5KeyScheme,
+    ListedLlmEntry,
     LlmRecord,
     Repository,
     Sha256KeyScheme,
     TlsVerificationError,
+    UncacheableAnswerError,
 )
 from .interfaces.langchain import (
     AsyncInMemoryEmbeddingsCache,
@@ -79,6 +81,7 @@ __all__ = [
     "KeyScheme",
     "KeysNotStoredError",
     "LegacyMd5KeyScheme",
+    "ListedLlmEntry",
     "LlmRecord",
     "OperationStatistics",
     "Repository",
@@ -86,6 +89,7 @@ __all__ = [
     "RepositoryLlmCache",
     "Sha256KeyScheme",
     "TlsVerificationError",
+    "UncacheableAnswerError",
     "create_async_elasticsearch_client",
     "create_elasticsearch_client",
 ]

@@ -46,6 +46,20 @@ class TestMemoryLlm(LlmRepositoryContract):
         return InMemoryRepository()
 
 
+class TestBoundedMemoryLlm(LlmRepositoryContract):
+    """A bounded store larger than any test's records keeps the same semantics."""
+
+    @pytest.fixture
+    def repository(self) -> InMemoryRepository[LlmRecord]:
+        return InMemoryRepository(maxsize=10_000)
+
+
+class TestBoundedAsyncMemoryLlm(AsyncLlmRepositoryContract):
+    @pytest.fixture
+    def repository(self) -> AsyncInMemoryRepository[LlmRecord]:
+        return AsyncInMemoryRepository(maxsize=10_000)
+
+
 class TestMemoryEmbedding(EmbeddingRepositoryContract):
     @pytest.fixture
     def repository(self) -> InMemoryRepository[EmbeddingRecord]:

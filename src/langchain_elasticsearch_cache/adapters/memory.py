@@ -4,11 +4,16 @@ They keep exactly the semantics of the ports (and so of the Elasticsearch adapte
 write wins per key, deleting absent keys is fine, one result per requested key, scans in
 pages. The sync repository is guarded by a lock so threads may share it; the async one
 wraps a sync one and never awaits while holding state, so tasks may share it too.
+
+With ``maxsize`` a repository keeps at most that many records, evicting the least recently
+used one, as LangChain's ``InMemoryCache(maxsize=...)`` does: a write or a ``get`` /
+``get_many`` that finds a record makes it the most recent (a scan does not).
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
@@ -19,34 +24,68 @@ from ..domain.ports import R
 from .sync_as_async import SyncAsAsyncRepository
 
 
+def _check_maxsize(maxsize: int | None) -> int | None:
+    if maxsize is None:
+        return None
+    if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
+        raise ConfigurationError(
+            f"maxsize must be a positive integer (the most entries to keep, the least "
+            f"recently used evicted first) or None for no limit, got {maxsize!r}"
+        )
+    return maxsize
+
+
 def _check_page_size(page_size: int) -> None:
     if page_size < 1:
         raise ConfigurationError(f"page_size must be at least 1, got {page_size}")
 
 
 class InMemoryRepository(Generic[R]):
-    """A thread-safe dict of records keyed by ``record.key``."""
+    """A thread-safe dict of records keyed by ``record.key``; with ``maxsize``, at most
+    that many, the least recently used evicted first."""
 
-    def __init__(self) -> None:
-        self._records: dict[str, R] = {}
+    def __init__(self, *, maxsize: int | None = None) -> None:
+        self._maxsize = _check_maxsize(maxsize)
+        # insertion order is recency order: the least recently used record comes first
+        self._records: OrderedDict[str, R] = OrderedDict()
         self._lock = threading.Lock()
+
+    @property
+    def maxsize(self) -> int | None:
+        return self._maxsize
 
     def get(self, key: str) -> R | None:
         with self._lock:
-            return self._records.get(key)
+            record = self._records.get(key)
+            if record is not None and self._maxsize is not None:
+                self._records.move_to_end(key)
+            return record
 
     def get_many(self, keys: Sequence[str]) -> list[R | None]:
         with self._lock:
-            return [self._records.get(key) for key in keys]
+            found = [self._records.get(key) for key in keys]
+            if self._maxsize is not None:
+                for key, record in zip(keys, found, strict=True):
+                    if record is not None:
+                        self._records.move_to_end(key)
+            return found
 
     def put(self, record: R) -> None:
         with self._lock:
-            self._records[record.key] = record
+            self._store(record)
 
     def put_many(self, records: Sequence[R]) -> None:
         with self._lock:
             for record in records:
-                self._records[record.key] = record
+                self._store(record)
+
+    def _store(self, record: R) -> None:
+        """Write under the lock; a bounded store makes it the most recent and evicts."""
+        self._records[record.key] = record
+        if self._maxsize is not None:
+            self._records.move_to_end(record.key)
+            while len(self._records) > self._maxsize:
+                self._records.popitem(last=False)
 
     def delete_many(self, keys: Sequence[str]) -> int:
         deleted = 0
@@ -100,6 +139,15 @@ class InMemoryRepository(Generic[R]):
 class AsyncInMemoryRepository(SyncAsAsyncRepository[R]):
     """The async face of :class:`InMemoryRepository` (optionally sharing one)."""
 
-    def __init__(self, shared: InMemoryRepository[R] | None = None) -> None:
+    def __init__(
+        self, shared: InMemoryRepository[R] | None = None, *, maxsize: int | None = None
+    ) -> None:
+        if shared is not None and maxsize is not None:
+            raise ConfigurationError(
+                "maxsize belongs to the shared repository: pass "
+                "InMemoryRepository(maxsize=...) as shared, or maxsize without shared"
+            )
         # no super().__init__: it only sets ``sync``, here to the narrower in-memory type
-        self.sync: InMemoryRepository[R] = shared if shared is not None else InMemoryRepository()
+        self.sync: InMemoryRepository[R] = (
+            shared if shared is not None else InMemoryRepository(maxsize=maxsize)
+        )

@@ -4,6 +4,7 @@ from .codecs import ALLOWED_GENERATION_CLASSES, GenerationCodec, VectorCodec
 from .entries import (
     EmbeddingEntry,
     EmbeddingRecord,
+    ListedLlmEntry,
     LlmEntry,
     LlmRecord,
     embedding_record_from_document,
@@ -21,6 +22,7 @@ from .errors import (
     InvalidIndexNameError,
     KeysNotStoredError,
     TlsVerificationError,
+    UncacheableAnswerError,
 )
 from .expiry import expiry_cutoff, is_expired, normalize_ttl
 from .keys import KeyScheme, LegacyMd5KeyScheme, Sha256KeyScheme, resolve_key_scheme
@@ -43,6 +45,7 @@ __all__ = [
     "InvalidIndexNameError",
     "KeyScheme",
     "KeysNotStoredError",
+    "ListedLlmEntry",
     "LegacyMd5KeyScheme",
     "LlmCachePolicy",
     "LlmEntry",
@@ -50,6 +53,7 @@ __all__ = [
     "Repository",
     "Sha256KeyScheme",
     "TlsVerificationError",
+    "UncacheableAnswerError",
     "VectorCodec",
     "embedding_record_from_document",
     "embedding_record_to_document",

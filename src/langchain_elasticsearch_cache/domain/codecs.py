@@ -12,6 +12,14 @@ microseconds). :func:`_revive` walks the parsed JSON exactly as ``load`` does (e
 user data unwrapped and left alone, children before parents) and builds only the
 allowlisted classes, looked up by the id ``dumps`` writes for them. Anything else (a
 legacy class id, a secret, a ``not_implemented`` marker) is handed to ``loads`` itself.
+
+Encoding refuses what could never be read back. ``dumps`` does not fail on a value it
+cannot serialise (a ``datetime`` in ``response_metadata``, ``bytes`` in
+``additional_kwargs``, a pydantic object): it writes a ``not_implemented`` marker that
+``loads`` refuses, so such an entry would be written on every call and missed on every
+lookup. :func:`_unreadable_part` walks the serialised tree once (no decode round trip)
+and finds exactly what decoding would refuse: a ``not_implemented`` or ``secret`` marker,
+a class outside the allowlist, nesting beyond ``load``'s depth limit.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.load import dumps, loads
+from langchain_core.load import dumpd, loads
 from langchain_core.load.load import ALL_SERIALIZABLE_MAPPINGS, default_init_validator
 from langchain_core.load.serializable import Serializable
 from langchain_core.messages import (
@@ -47,6 +55,8 @@ from langchain_core.outputs import (
     Generation,
     GenerationChunk,
 )
+
+from .errors import UncacheableAnswerError
 
 logger = logging.getLogger("langchain_elasticsearch_cache")
 
@@ -130,6 +140,105 @@ def _revive(value: Any, depth: int = 0) -> Any:
     return value
 
 
+_GENERATION_IDS = frozenset(
+    class_id for class_id, cls in _FAST_CLASSES.items() if issubclass(cls, Generation)
+)
+
+
+def _class_name(class_id: Any) -> str:
+    if isinstance(class_id, list) and class_id and all(isinstance(p, str) for p in class_id):
+        return ".".join(class_id)
+    return repr(class_id)
+
+
+Unreadable = tuple[list[str | int], str]
+"""Where decoding would refuse (path segments, innermost first) and what is there."""
+
+
+def _unreadable_part(value: Any, depth: int = 0) -> Unreadable | None:
+    """What in a serialised tree :meth:`GenerationCodec.decode` would refuse, or ``None``.
+
+    Mirrors :func:`_revive` (and ``load``): escaped user data is never revived, so it is
+    not searched; a marker dict is one with ``lc == 1`` and an ``id``. Only the path of a
+    problem is built (on the way back up), so a readable tree costs one walk.
+    """
+    if isinstance(value, dict):
+        if len(value) == 1 and _ESCAPED in value:
+            return None  # user data: decoded as it is
+        if value and depth >= _MAX_DEPTH:
+            return [], f"values nested deeper than {_MAX_DEPTH} levels"
+        constructor = False
+        if value.get("lc") == 1 and value.get("id") is not None:
+            kind = value.get("type")
+            if kind == "not_implemented":
+                return [], f"a {_class_name(value['id'])} object"
+            if kind == "secret":
+                return [], "a secret"
+            if kind == "constructor":
+                class_id = value["id"]
+                if not isinstance(class_id, list) or tuple(class_id) not in _FAST_CLASSES:
+                    return [], (
+                        f"a {_class_name(class_id)}, which is not one of the generation and "
+                        f"message classes the cache reads back"
+                    )
+                kwargs = value.get("kwargs", {})
+                if isinstance(kwargs, dict) and kwargs.get("template_format") == "jinja2":
+                    return [], "a jinja2 template_format, which loading refuses"
+                constructor = True
+        for key, item in value.items():
+            if isinstance(item, (dict, list)):
+                found = _unreadable_part(item, depth + 1)
+                if found is not None:
+                    if not (constructor and key == "kwargs"):
+                        found[0].append(key)
+                    return found
+        return None
+    if isinstance(value, list):
+        if value and depth >= _MAX_DEPTH:
+            return [], f"values nested deeper than {_MAX_DEPTH} levels"
+        for index, item in enumerate(value):
+            if isinstance(item, (dict, list)):
+                found = _unreadable_part(item, depth + 1)
+                if found is not None:
+                    found[0].append(index)
+                    return found
+    return None
+
+
+def _field_path(root: str, segments: list[str | int]) -> str:
+    """``generations[0]`` + reversed segments: ``generations[0].message.response_metadata.x``."""
+    parts = [root]
+    for segment in reversed(segments):
+        if isinstance(segment, int):
+            parts.append(f"[{segment}]")
+        elif segment.isidentifier():
+            parts.append(f".{segment}")
+        else:
+            parts.append(f"[{segment!r}]")
+    return "".join(parts)
+
+
+def unreadable_generation(tree: Any, root: str = "generation") -> UncacheableAnswerError | None:
+    """Why the serialised generation ``tree`` (``dumpd``'s output) would not read back.
+
+    ``None`` exactly when :meth:`GenerationCodec.decode` of its JSON returns a generation.
+    """
+    if not (
+        isinstance(tree, dict)
+        and tree.get("lc") == 1
+        and tree.get("type") == "constructor"
+        and isinstance(tree.get("id"), list)
+        and tuple(tree["id"]) in _GENERATION_IDS
+    ):
+        found = type(tree).__name__ if not isinstance(tree, dict) else "no generation"
+        return UncacheableAnswerError(root, f"{found}, not a LangChain Generation")
+    found_part = _unreadable_part(tree)
+    if found_part is None:
+        return None
+    segments, problem = found_part
+    return UncacheableAnswerError(_field_path(root, segments), problem)
+
+
 def _short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
@@ -163,7 +272,27 @@ class GenerationCodec:
     """Generations <-> the strings stored in ``llm_output``."""
 
     def encode(self, generations: Sequence[Generation]) -> tuple[str, ...]:
-        return tuple(dumps(generation) for generation in generations)
+        """The stored strings (``dumps``'s output), or :class:`UncacheableAnswerError` when
+        an item could never be read back (see :func:`unreadable_generation`).
+
+        ``json.dumps(dumpd(g))`` is exactly ``dumps(g)``; having the tree in hand lets the
+        check walk it without parsing the string again.
+        """
+        stored: list[str] = []
+        for index, generation in enumerate(generations):
+            root = f"generations[{index}]"
+            try:
+                tree = dumpd(generation)
+                text = json.dumps(tree)
+            except Exception as exc:  # e.g. a non-JSON value inside user data dumps escapes
+                raise UncacheableAnswerError(
+                    root, f"a value LangChain cannot serialise ({type(exc).__name__}: {exc})"
+                ) from None
+            problem = unreadable_generation(tree, root)
+            if problem is not None:
+                raise problem
+            stored.append(text)
+        return tuple(stored)
 
     def decode(self, stored: Sequence[str], *, key: str = "?") -> list[Generation] | None:
         """The generations, or ``None`` (a miss) if any item is not a safe generation."""

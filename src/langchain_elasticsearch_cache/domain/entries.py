@@ -117,6 +117,21 @@ class EmbeddingRecord:
     metadata: Mapping[str, Any] | None = attrs.field(default=None, converter=_frozen_metadata)
 
 
+@attrs.frozen
+class ListedLlmEntry:
+    """One entry of an LLM cache as its listing shows it (the answer is not decoded).
+
+    ``prompt`` and ``llm_string`` are ``None`` when the document does not hold them: it was
+    written with ``store_input=False`` / ``store_input_params=False``. ``key`` is the
+    document id, the one thing every entry has.
+    """
+
+    prompt: str | None
+    llm_string: str | None
+    timestamp: datetime = attrs.field(converter=_utc)
+    key: str
+
+
 Record = LlmRecord | EmbeddingRecord
 
 

@@ -56,3 +56,23 @@ class BulkOperationError(BackendError):
 
 class KeysNotStoredError(CacheError):
     """Keys cannot be listed because the store was configured not to keep them."""
+
+
+class UncacheableAnswerError(CacheError):
+    """An answer holds a value that cannot be stored so that it reads back (a ``datetime``,
+    ``bytes``, a pydantic object... which LangChain's ``dumps`` cannot serialise), so
+    caching it would only write an entry every lookup then misses.
+
+    ``field`` names where, e.g. ``generations[0].message.response_metadata.created``;
+    ``problem`` says what is there. The caches skip such a write instead of raising.
+    """
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(
+            f"{field} holds {problem}: LangChain's serialisation cannot store it so that it "
+            f"reads back, so the answer cannot be cached; to cache such answers, turn the "
+            f"value into JSON (str, number, bool, None, list, dict) before it reaches the "
+            f"generation, or drop it"
+        )

@@ -14,7 +14,7 @@ import attrs
 from langchain_core.outputs import Generation
 
 from .codecs import GenerationCodec, VectorCodec
-from .entries import EmbeddingRecord, LlmRecord, validate_metadata
+from .entries import EmbeddingRecord, ListedLlmEntry, LlmRecord, validate_metadata
 from .expiry import is_expired, normalize_ttl
 from .keys import DEFAULT_KEY_SCHEME, KeyScheme, resolve_key_scheme
 
@@ -57,6 +57,25 @@ class LlmCachePolicy:
         if record is None or not self.is_live(record, now):
             return None
         return self.codec.decode(record.llm_output, key=record.key)
+
+    def listed_entry(
+        self, record: LlmRecord, now: datetime, *, include_expired: bool = False
+    ) -> ListedLlmEntry | None:
+        """How ``record`` is listed, or ``None`` when a listing leaves it out: expired
+        (unless ``include_expired``), or holding a prompt and llm string that do not hash
+        to its id under this key scheme (another scheme's document sharing the index: no
+        lookup of this cache answers from it, and ``delete`` could not reach it).
+        """
+        if not include_expired and not self.is_live(record, now):
+            return None
+        prompt, llm_string = record.llm_input, record.llm_params
+        if (
+            prompt is not None
+            and llm_string is not None
+            and self.key(prompt, llm_string) != record.key
+        ):
+            return None
+        return ListedLlmEntry(prompt, llm_string, record.timestamp, record.key)
 
 
 @attrs.frozen

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 import attrs
 
-from ...domain.errors import BackendUnavailableError
+from ...domain.errors import BackendUnavailableError, UncacheableAnswerError
 
 logger = logging.getLogger("langchain_elasticsearch_cache")
 
@@ -72,7 +72,11 @@ def fail_open_call() -> Iterator[None]:
 
 @attrs.frozen
 class OperationStatistics:
-    """Counters of one operation (``lookup``, ``update``, ``mget``...)."""
+    """Counters of one operation (``lookup``, ``update``, ``mget``...).
+
+    ``uncacheable`` counts the writes skipped because the answer could never be read back
+    (see :class:`UncacheableAnswerError`); it is last so positional use stays valid.
+    """
 
     calls: int = 0
     hits: int = 0
@@ -82,6 +86,7 @@ class OperationStatistics:
     failed_open: int = 0
     total_seconds: float = 0.0
     max_seconds: float = 0.0
+    uncacheable: int = 0
 
     @property
     def mean_seconds(self) -> float:
@@ -118,6 +123,11 @@ class CacheStatistics:
         return self._sum("failed_open")
 
     @property
+    def uncacheable(self) -> int:
+        """Answers not written because they could never be read back."""
+        return self._sum("uncacheable")
+
+    @property
     def hit_rate(self) -> float:
         looked_up = self.hits + self.misses
         return self.hits / looked_up if looked_up else 0.0
@@ -132,12 +142,13 @@ class _Counters:
         "max_seconds",
         "misses",
         "total_seconds",
+        "uncacheable",
         "writes",
     )
 
     def __init__(self) -> None:
         self.calls = self.hits = self.misses = self.writes = 0
-        self.errors = self.failed_open = 0
+        self.errors = self.failed_open = self.uncacheable = 0
         self.total_seconds = self.max_seconds = 0.0
 
 
@@ -155,6 +166,7 @@ class Runtime:
         # the hot path (a stale read only delays the "answering again" line by a call)
         self._outage_calls = 0
         self._warned_in_outage = False
+        self._warned_uncacheable = False
 
     def statistics(self) -> CacheStatistics:
         with self._lock:
@@ -168,6 +180,7 @@ class Runtime:
                     failed_open=c.failed_open,
                     total_seconds=c.total_seconds,
                     max_seconds=c.max_seconds,
+                    uncacheable=c.uncacheable,
                 )
                 for name, c in self._counters.items()
             }
@@ -204,6 +217,24 @@ class Runtime:
                 c.max_seconds = elapsed
             if failed_open:
                 self._outage_calls += 1
+
+    def skip_uncacheable(self, op: str, exc: UncacheableAnswerError) -> None:
+        """Count a write skipped because its answer could never be read back; the first
+        one per cache object is logged (the same model usually answers the same way, so
+        repeating it on every call would drown the log)."""
+        with self._lock:
+            c = self._counters.get(op)
+            if c is None:
+                c = self._counters[op] = _Counters()
+            c.calls += 1
+            c.uncacheable += 1
+            first, self._warned_uncacheable = not self._warned_uncacheable, True
+        if first:
+            logger.warning(
+                "not caching an answer: %s. Answers like it are not written (counted in "
+                "statistics.uncacheable); this warning is not repeated for this cache object",
+                exc,
+            )
 
     def absorb(self, op: str, started: float, exc: BaseException) -> bool:
         """Count a failed call; True when fail-open swallows it (the caller then degrades)."""

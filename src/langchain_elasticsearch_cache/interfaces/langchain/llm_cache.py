@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 
 from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
 from langchain_core.outputs import Generation
+from langchain_core.runnables import run_in_executor
 
-from ...domain.entries import LlmRecord
+from ...domain.entries import ListedLlmEntry, LlmRecord
+from ...domain.errors import ConfigurationError, UncacheableAnswerError
 from ...domain.keys import KeyScheme
 from ...domain.policies import LlmCachePolicy
 from ...domain.ports import AsyncRepository, Repository
@@ -24,6 +26,13 @@ def _lookup_tally(result: list[Generation] | None) -> Tally:
 
 def _write_tally(_: None) -> Tally:
     return (0, 0, 1)
+
+
+def _check_page_size(page_size: int) -> None:
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+        raise ConfigurationError(
+            f"page_size must be a positive integer (entries fetched per request), got {page_size!r}"
+        )
 
 
 class _LlmCacheBase(BaseCache):
@@ -49,6 +58,36 @@ class _LlmCacheBase(BaseCache):
         )
         self._runtime = Runtime(fail_open=fail_open)
         self._clock: Clock = clock or utc_now
+
+    def _record(
+        self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE
+    ) -> LlmRecord | None:
+        """The record to write, or ``None`` (counted, warned once) when the answer could
+        never be read back: writing it would cost a request per call and a miss per lookup.
+        """
+        try:
+            return self._policy.record(prompt, llm_string, return_val, self._clock())
+        except UncacheableAnswerError as exc:
+            self._runtime.skip_uncacheable("update", exc)
+            return None
+
+    def _listed(
+        self, records: Iterator[LlmRecord], include_expired: bool
+    ) -> Iterator[ListedLlmEntry]:
+        now = self._clock()
+        for record in records:
+            entry = self._policy.listed_entry(record, now, include_expired=include_expired)
+            if entry is not None:
+                yield entry
+
+    async def _alisted(
+        self, records: AsyncIterator[LlmRecord], include_expired: bool
+    ) -> AsyncIterator[ListedLlmEntry]:
+        now = self._clock()
+        async for record in records:
+            entry = self._policy.listed_entry(record, now, include_expired=include_expired)
+            if entry is not None:
+                yield entry
 
     @property
     def policy(self) -> LlmCachePolicy:
@@ -94,11 +133,43 @@ class RepositoryLlmCache(_LlmCacheBase, SyncLifecycle):
         )
 
     def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
-        record = self._policy.record(prompt, llm_string, return_val, self._clock())
+        record = self._record(prompt, llm_string, return_val)
+        if record is None:
+            return
         self._runtime.run("update", lambda: self._repository.put(record), None, _write_tally)
 
     def clear(self, **kwargs: Any) -> None:
         self._runtime.run("clear", self._repository.clear, 0)
+
+    def delete(self, prompt: str, llm_string: str) -> bool:
+        """Invalidate the entry of ``(prompt, llm_string)``; True when one was deleted.
+
+        Behind an alias every copy is removed. With ``fail_open`` an unavailable backend
+        makes it a no-op that returns False, as ``update`` is.
+        """
+        key = self._policy.key(prompt, llm_string)
+        return self._runtime.run("delete", lambda: self._repository.delete_many([key]) > 0, False)
+
+    async def adelete(self, prompt: str, llm_string: str) -> bool:
+        """:meth:`delete`, run in an executor (as ``BaseCache`` runs ``alookup``)."""
+        return await run_in_executor(None, self.delete, prompt, llm_string)
+
+    def entries(
+        self, *, page_size: int = 1000, include_expired: bool = False
+    ) -> Iterator[ListedLlmEntry]:
+        """Stream the entries: ``(prompt, llm_string, timestamp)`` and ``key`` each.
+
+        Memory is bounded by ``page_size``: the store is read a page at a time (a point in
+        time and ``search_after`` on Elasticsearch), never loaded whole; stopping early
+        stops the reading. Expired entries (older than ``ttl``) are left out, as lookups
+        ignore them, unless ``include_expired=True``. ``prompt`` / ``llm_string`` are
+        ``None`` for entries written with ``store_input=False`` /
+        ``store_input_params=False``; documents of another key scheme sharing the index
+        are left out. Answers are not decoded. Not fail-open: an unavailable backend
+        raises, since a listing cut short would look complete.
+        """
+        _check_page_size(page_size)  # now, not at the first next()
+        return self._listed(self._repository.scan(page_size=page_size), include_expired)
 
 
 class AsyncRepositoryLlmCache(_LlmCacheBase, AsyncLifecycle):
@@ -126,6 +197,14 @@ class AsyncRepositoryLlmCache(_LlmCacheBase, AsyncLifecycle):
     def clear(self, **kwargs: Any) -> None:
         raise NotImplementedError("This class is asynchronous, use aclear()")
 
+    def delete(self, prompt: str, llm_string: str) -> bool:
+        raise NotImplementedError("This class is asynchronous, use adelete()")
+
+    def entries(
+        self, *, page_size: int = 1000, include_expired: bool = False
+    ) -> Iterator[ListedLlmEntry]:
+        raise NotImplementedError("This class is asynchronous, use aentries()")
+
     async def alookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
         key = self._policy.key(prompt, llm_string)
 
@@ -135,8 +214,40 @@ class AsyncRepositoryLlmCache(_LlmCacheBase, AsyncLifecycle):
         return await self._runtime.arun("lookup", call, None, _lookup_tally)
 
     async def aupdate(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
-        record = self._policy.record(prompt, llm_string, return_val, self._clock())
+        record = self._record(prompt, llm_string, return_val)
+        if record is None:
+            return
         await self._runtime.arun("update", lambda: self._repository.put(record), None, _write_tally)
 
     async def aclear(self, **kwargs: Any) -> None:
         await self._runtime.arun("clear", self._repository.clear, 0)
+
+    async def adelete(self, prompt: str, llm_string: str) -> bool:
+        """Invalidate the entry of ``(prompt, llm_string)``; True when one was deleted.
+
+        Behind an alias every copy is removed. With ``fail_open`` an unavailable backend
+        makes it a no-op that returns False, as ``aupdate`` is.
+        """
+        key = self._policy.key(prompt, llm_string)
+
+        async def call() -> bool:
+            return await self._repository.delete_many([key]) > 0
+
+        return await self._runtime.arun("delete", call, False)
+
+    def aentries(
+        self, *, page_size: int = 1000, include_expired: bool = False
+    ) -> AsyncIterator[ListedLlmEntry]:
+        """Stream the entries with ``async for``: ``(prompt, llm_string, timestamp)``, ``key``.
+
+        Memory is bounded by ``page_size``: the store is read a page at a time (a point in
+        time and ``search_after`` on Elasticsearch), never loaded whole; stopping early
+        stops the reading. Expired entries (older than ``ttl``) are left out, as lookups
+        ignore them, unless ``include_expired=True``. ``prompt`` / ``llm_string`` are
+        ``None`` for entries written with ``store_input=False`` /
+        ``store_input_params=False``; documents of another key scheme sharing the index
+        are left out. Answers are not decoded. Not fail-open: an unavailable backend
+        raises, since a listing cut short would look complete.
+        """
+        _check_page_size(page_size)  # now, not at the first __anext__()
+        return self._alisted(self._repository.scan(page_size=page_size), include_expired)

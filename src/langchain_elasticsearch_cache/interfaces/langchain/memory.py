@@ -11,17 +11,23 @@ from .llm_cache import AsyncRepositoryLlmCache, RepositoryLlmCache
 
 
 class InMemoryLlmCache(RepositoryLlmCache):
-    """The LLM cache on a process-local, thread-safe in-memory repository."""
+    """The LLM cache on a process-local, thread-safe in-memory repository.
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(InMemoryRepository[LlmRecord](), **options)
+    ``maxsize=N`` keeps at most N entries, evicting the least recently used (a lookup hit
+    makes an entry recent), like LangChain's ``InMemoryCache(maxsize=N)``; ``None`` (the
+    default) keeps everything.
+    """
+
+    def __init__(self, *, maxsize: int | None = None, **options: Any) -> None:
+        super().__init__(InMemoryRepository[LlmRecord](maxsize=maxsize), **options)
 
 
 class AsyncInMemoryLlmCache(AsyncRepositoryLlmCache):
-    """The async LLM cache on a process-local in-memory repository."""
+    """The async LLM cache on a process-local in-memory repository (``maxsize`` as in
+    :class:`InMemoryLlmCache`)."""
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(AsyncInMemoryRepository[LlmRecord](), **options)
+    def __init__(self, *, maxsize: int | None = None, **options: Any) -> None:
+        super().__init__(AsyncInMemoryRepository[LlmRecord](maxsize=maxsize), **options)
 
 
 class InMemoryEmbeddingsCache(RepositoryByteStore):
