@@ -130,7 +130,7 @@ def chat_records(path: Path) -> list[Record]:
                         "chat",
                     )
                 )
-            for (question, _), (other, _) in zip(rows, rows[1:] + rows[:1]):
+            for (question, _), (other, _) in zip(rows, rows[1:] + rows[:1], strict=True):
                 records.append(
                     _record(
                         _chat(system, HumanMessage(content=question)),
@@ -227,9 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                 current.splitlines(), text.splitlines(), "committed", "generated", lineterm=""
             )
             print("\n".join(list(diff)[:40]), file=sys.stderr)
-            print(
-                "pairs.jsonl is stale: run `python scripts/make_eval_pairs.py`", file=sys.stderr
-            )
+            print("pairs.jsonl is stale: run `python scripts/make_eval_pairs.py`", file=sys.stderr)
             return 1
         return 0
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
