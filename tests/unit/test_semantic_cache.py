@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import logging
 import math
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -498,3 +499,28 @@ async def test_async_fail_open_and_delete(hashed: CountingEmbeddings) -> None:
     strict = AsyncInMemorySemanticCache(hashed)
     with pytest.raises(TimeoutError, match="slow model"):
         await strict.alookup("b", "llm")
+
+
+def test_threads_share_one_cache(hashed: CountingEmbeddings) -> None:
+    cache = InMemorySemanticCache(hashed)
+    errors: list[BaseException] = []
+
+    def work(worker: int) -> None:
+        try:
+            for i in range(50):
+                prompt = f"question {worker}-{i}"
+                if cache.lookup(prompt, "llm") is None:
+                    cache.update(prompt, "llm", [Generation(text=prompt)])
+                assert cache.lookup(prompt, "llm") == [Generation(text=prompt)]
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    stats = cache.statistics
+    assert (stats.writes, stats.exact_hits, stats.embedding_calls) == (200, 200, 200)
+    assert len(cache._memo) == 0
