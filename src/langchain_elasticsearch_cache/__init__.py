@@ -12,6 +12,7 @@ from .adapters.elasticsearch import (
     create_elasticsearch_client,
 )
 from .adapters.memory import AsyncInMemoryRepository, InMemoryRepository
+from .adapters.memory_vector import AsyncInMemoryVectorRepository, InMemoryVectorRepository
 from .domain import (
     AsyncRepository,
     AuthenticationError,
@@ -32,6 +33,7 @@ from .domain import (
     TlsVerificationError,
     UncacheableAnswerError,
 )
+from .domain.semantic import PromptParts, number_guard, split_prompt
 from .interfaces.langchain import (
     AsyncInMemoryEmbeddingsCache,
     AsyncInMemoryLlmCache,
@@ -50,6 +52,12 @@ from .interfaces.langchain.elasticsearch import (
     ElasticsearchCache,
     ElasticsearchEmbeddingsCache,
 )
+from .interfaces.langchain.semantic_cache import (
+    AsyncRepositorySemanticCache,
+    RepositorySemanticCache,
+    SemanticCacheStatistics,
+)
+from .interfaces.langchain.semantic_memory import AsyncInMemorySemanticCache, InMemorySemanticCache
 
 __version__ = "0.1.0"
 
@@ -60,9 +68,12 @@ __all__ = [
     "AsyncInMemoryEmbeddingsCache",
     "AsyncInMemoryLlmCache",
     "AsyncInMemoryRepository",
+    "AsyncInMemorySemanticCache",
+    "AsyncInMemoryVectorRepository",
     "AsyncRepository",
     "AsyncRepositoryByteStore",
     "AsyncRepositoryLlmCache",
+    "AsyncRepositorySemanticCache",
     "AuthenticationError",
     "BackendError",
     "BackendUnavailableError",
@@ -77,6 +88,8 @@ __all__ = [
     "InMemoryEmbeddingsCache",
     "InMemoryLlmCache",
     "InMemoryRepository",
+    "InMemorySemanticCache",
+    "InMemoryVectorRepository",
     "InvalidIndexNameError",
     "KeyScheme",
     "KeysNotStoredError",
@@ -84,12 +97,17 @@ __all__ = [
     "ListedLlmEntry",
     "LlmRecord",
     "OperationStatistics",
+    "PromptParts",
     "Repository",
     "RepositoryByteStore",
     "RepositoryLlmCache",
+    "RepositorySemanticCache",
+    "SemanticCacheStatistics",
     "Sha256KeyScheme",
     "TlsVerificationError",
     "UncacheableAnswerError",
     "create_async_elasticsearch_client",
     "create_elasticsearch_client",
+    "number_guard",
+    "split_prompt",
 ]

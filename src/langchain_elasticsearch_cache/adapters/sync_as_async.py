@@ -14,7 +14,8 @@ from typing import Generic
 
 from typing_extensions import Self
 
-from ..domain.ports import R, Repository
+from ..domain.ports import R, Repository, VectorRepository
+from ..domain.semantic_records import SemanticCandidate, SemanticRecord, VectorQuery
 
 
 class SyncAsAsyncRepository(Generic[R]):
@@ -64,3 +65,17 @@ class SyncAsAsyncRepository(Generic[R]):
         traceback: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+class SyncAsAsyncVectorRepository(SyncAsAsyncRepository[SemanticRecord]):
+    """``AsyncVectorRepository`` over a sync ``VectorRepository`` (same caveat: wrap only
+    repositories whose calls do not block)."""
+
+    def __init__(self, repository: VectorRepository) -> None:
+        self.sync: VectorRepository = repository
+
+    async def nearest(self, query: VectorQuery) -> list[SemanticCandidate]:
+        return self.sync.nearest(query)
+
+    async def dimensions(self) -> int | None:
+        return self.sync.dimensions()

@@ -134,6 +134,10 @@ def _open_target(
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if getattr(args, "semantic", False):
+        from .semantic_demo import run_semantic_demo
+
+        return run_semantic_demo(args)
     from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
     class CountingChatModel(FakeListChatModel):
@@ -459,6 +463,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_connection_flags(demo)
     demo.add_argument("--index", default="langchain-cache-demo", help="index or alias name")
     demo.add_argument("--keep", action="store_true", help="keep the demo entries")
+    demo.add_argument(
+        "--semantic",
+        action="store_true",
+        help="the semantic cache: a paraphrase answered from the cache (needs the "
+        "[semantic] extra: a small embedding model that runs offline)",
+    )
     demo.set_defaults(func=cmd_demo)
 
     stats = _index_command(

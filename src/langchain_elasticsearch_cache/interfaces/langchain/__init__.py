@@ -9,16 +9,27 @@ from .memory import (
     InMemoryEmbeddingsCache,
     InMemoryLlmCache,
 )
+from .semantic_cache import (
+    AsyncRepositorySemanticCache,
+    RepositorySemanticCache,
+    SemanticCacheStatistics,
+)
+from .semantic_memory import AsyncInMemorySemanticCache, InMemorySemanticCache
 
 __all__ = [
     "AsyncInMemoryEmbeddingsCache",
     "AsyncInMemoryLlmCache",
+    "AsyncInMemorySemanticCache",
     "AsyncRepositoryByteStore",
     "AsyncRepositoryLlmCache",
+    "AsyncRepositorySemanticCache",
     "CacheStatistics",
     "InMemoryEmbeddingsCache",
     "InMemoryLlmCache",
+    "InMemorySemanticCache",
     "OperationStatistics",
     "RepositoryByteStore",
     "RepositoryLlmCache",
+    "RepositorySemanticCache",
+    "SemanticCacheStatistics",
 ]

@@ -1,0 +1,461 @@
+"""LangChain ``BaseCache`` that also answers prompts that *mean* the same, sync and async.
+
+A lookup is, in order (see ``domain/semantic.py`` for the rules):
+
+1. the exact key, with a realtime ``get``: an exact repeat never calls the embedding model;
+2. the prompt is split into its meaning (the last question's text, embedded: one call) and
+   its context (system prompt, earlier turns: must be identical, hashed with the
+   ``llm_string``);
+3. one filtered ``nearest()`` search: same model, same context, live entries, similarity
+   at least ``similarity_threshold``, at most ``k`` candidates;
+4. the most similar candidate the hit guard accepts and the safe codec can decode; a
+   corrupt one is skipped for the next.
+
+A miss remembers its vector (a bounded LRU keyed by the embedded text), so the ``update``
+LangChain makes right after it embeds nothing: one embedding call per miss cycle.
+
+The embedding model is part of the cache's machinery: with ``fail_open=True`` a model that
+raises, or returns something that is not a vector, is treated like an unavailable backend
+(the lookup is a miss, the update writes nothing, counted and warned about at most once a
+minute). Without ``fail_open``, the model's own exception reaches the caller unchanged, and
+a malformed vector is a ``ConfigurationError``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
+from langchain_core.embeddings import Embeddings
+from langchain_core.outputs import Generation
+
+from ...domain.errors import BackendUnavailableError, ConfigurationError
+from ...domain.keys import KeyScheme, encode_text
+from ...domain.policies import LlmCachePolicy
+from ...domain.ports import AsyncVectorRepository, VectorRepository
+from ...domain.semantic import (
+    DEFAULT_K,
+    DEFAULT_SIMILARITY_THRESHOLD,
+    HitGuard,
+    PromptParts,
+    PromptSplitter,
+    SemanticCachePolicy,
+    SemanticHit,
+    number_guard,
+)
+from ...domain.semantic_records import validate_vector
+from ._batching import LookupBatcher
+from ._lifecycle import AsyncLifecycle, SyncLifecycle
+from ._runtime import CacheStatistics, Clock, Runtime, Tally, utc_now
+
+__all__ = [
+    "AsyncRepositorySemanticCache",
+    "RepositorySemanticCache",
+    "SemanticCacheStatistics",
+]
+
+#: How many semantic-hit similarities the statistics keep (the most recent ones).
+SIMILARITIES_KEPT = 1000
+
+
+def _lookup_tally(result: list[Generation] | None) -> Tally:
+    return (0, 1, 0) if result is None else (1, 0, 0)
+
+
+def _write_tally(written: bool) -> Tally:
+    return (0, 0, 1) if written else (0, 0, 0)
+
+
+class _EmbeddingUnavailable(BackendUnavailableError):
+    """The embedding model failed inside a fail-open cache: an outage, like the store's."""
+
+
+@attrs.frozen
+class SemanticCacheStatistics(CacheStatistics):
+    """:class:`CacheStatistics` plus what only a semantic cache does.
+
+    ``hits`` (from the ``lookup`` operation) is ``exact_hits + semantic_hits``;
+    ``similarities`` holds the similarity of each of the last 1,000 semantic hits.
+    """
+
+    exact_hits: int = 0
+    semantic_hits: int = 0
+    embedding_calls: int = 0
+    embedding_failures: int = 0
+    similarities: tuple[float, ...] = ()
+
+    @property
+    def mean_similarity(self) -> float | None:
+        return sum(self.similarities) / len(self.similarities) if self.similarities else None
+
+    @property
+    def min_similarity(self) -> float | None:
+        return min(self.similarities) if self.similarities else None
+
+
+class _Counters:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.exact_hits = self.semantic_hits = 0
+            self.embedding_calls = self.embedding_failures = 0
+            self.similarities: deque[float] = deque(maxlen=SIMILARITIES_KEPT)
+
+    def add(self, field: str) -> None:
+        with self._lock:
+            setattr(self, field, getattr(self, field) + 1)
+
+    def semantic_hit(self, similarity: float) -> None:
+        with self._lock:
+            self.semantic_hits += 1
+            self.similarities.append(similarity)
+
+    def snapshot(self, base: CacheStatistics) -> SemanticCacheStatistics:
+        with self._lock:
+            return SemanticCacheStatistics(
+                operations=base.operations,
+                exact_hits=self.exact_hits,
+                semantic_hits=self.semantic_hits,
+                embedding_calls=self.embedding_calls,
+                embedding_failures=self.embedding_failures,
+                similarities=tuple(self.similarities),
+            )
+
+
+class _VectorMemo:
+    """The vectors of recent misses, by the text embedded: the update that follows a miss
+    takes its vector from here. Bounded (least recently used go first), thread-safe."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._vectors: OrderedDict[bytes, tuple[float, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(text: str) -> bytes:
+        return hashlib.sha256(encode_text(text)).digest()
+
+    def put(self, text: str, vector: tuple[float, ...]) -> None:
+        if self._size == 0:
+            return
+        key = self._key(text)
+        with self._lock:
+            self._vectors[key] = vector
+            self._vectors.move_to_end(key)
+            while len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)
+
+    def pop(self, text: str) -> tuple[float, ...] | None:
+        with self._lock:
+            return self._vectors.pop(self._key(text), None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._vectors)
+
+
+def _check_embedding(embedding: Any) -> Embeddings:
+    if not callable(getattr(embedding, "embed_query", None)):
+        raise ConfigurationError(
+            f"embedding must be a LangChain Embeddings object (with embed_query), not "
+            f"{type(embedding).__name__}; for example OpenAIEmbeddings(...) or "
+            "WordLlamaEmbeddings() from langchain_elasticsearch_cache.interfaces.langchain"
+            ".wordllama"
+        )
+    return embedding  # type: ignore[no-any-return]
+
+
+def _all_zeros(raw: Any) -> bool:
+    try:
+        values = [float(item) for item in raw]
+    except (TypeError, ValueError):
+        return False
+    return bool(values) and not any(values)
+
+
+def _check_memo_size(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigurationError(
+            f"vector_memo_size must be a non-negative integer (0 disables it), got {value!r}"
+        )
+    return value
+
+
+class _SemanticCacheBase(BaseCache):
+    """Options shared by the sync and async classes."""
+
+    def __init__(
+        self,
+        embedding: Embeddings,
+        *,
+        similarity_threshold: float = DEFAULT_SIMILARITY_THRESHOLD,
+        prompt_splitter: PromptSplitter | None = None,
+        hit_guard: HitGuard | None = number_guard,
+        k: int = DEFAULT_K,
+        store_input: bool = True,
+        store_input_params: bool = True,
+        metadata: Mapping[str, Any] | None = None,
+        key_scheme: KeyScheme | str | None = None,
+        ttl: timedelta | float | None = None,
+        fail_open: bool = False,
+        clock: Clock | None = None,
+        vector_memo_size: int = 4096,
+    ) -> None:
+        self._embedding = _check_embedding(embedding)
+        self._policy = SemanticCachePolicy(
+            llm=LlmCachePolicy(
+                key_scheme=key_scheme,
+                store_input=store_input,
+                store_input_params=store_input_params,
+                metadata=metadata,
+                ttl=ttl,
+            ),
+            splitter=prompt_splitter,
+            similarity_threshold=similarity_threshold,
+            hit_guard=hit_guard,
+            k=k,
+        )
+        self._runtime = Runtime(fail_open=fail_open)
+        self._clock: Clock = clock or utc_now
+        self._counters = _Counters()
+        self._memo = _VectorMemo(_check_memo_size(vector_memo_size))
+
+    @property
+    def policy(self) -> SemanticCachePolicy:
+        return self._policy
+
+    @property
+    def embedding(self) -> Embeddings:
+        return self._embedding
+
+    @property
+    def statistics(self) -> SemanticCacheStatistics:
+        """An immutable snapshot: hits (exact and semantic), misses, writes, errors,
+        embedding calls, the similarity of each semantic hit, latencies."""
+        return self._counters.snapshot(self._runtime.statistics())
+
+    def reset_statistics(self) -> None:
+        self._runtime.reset_statistics()
+        self._counters.reset()
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(similarity_threshold={self._policy.similarity_threshold!r}, "
+            f"k={self._policy.k!r}, key_scheme={self._policy.llm.key_scheme.name!r}, "
+            f"ttl={self._policy.ttl!r}, fail_open={self._runtime.fail_open!r})"
+        )
+
+    # -- shared steps ------------------------------------------------------------------
+
+    def _embedding_failed(self, exc: Exception, what: str) -> Exception:
+        """What to raise for a failed embedding call: the model's own error, unless the
+        cache fails open (then an outage, which the runtime turns into a miss/no-op)."""
+        self._counters.add("embedding_failures")
+        if self._runtime.fail_open:
+            failure = _EmbeddingUnavailable(
+                f"the embedding model {what}: {type(exc).__name__}: {exc}"
+            )
+            failure.__cause__ = exc
+            return failure
+        return exc
+
+    def _vector(self, raw: Any) -> tuple[float, ...] | None:
+        """The model's answer as a vector; ``None`` for all zeros (some models embed text
+        they have no token for so: it has no direction, so it is compared exactly only)."""
+        try:
+            return validate_vector(raw)
+        except ConfigurationError as exc:
+            if _all_zeros(raw):
+                return None
+            raise self._embedding_failed(exc, "returned no usable vector") from exc
+
+    def _answer(self, hit: SemanticHit | None) -> list[Generation] | None:
+        if hit is None:
+            return None
+        self._counters.semantic_hit(hit.similarity)
+        return hit.generations
+
+    def _exact(self, record: Any, now: datetime) -> list[Generation] | None:
+        generations = self._policy.exact_generations(record, now)
+        if generations is not None:
+            self._counters.add("exact_hits")
+        return generations
+
+
+class RepositorySemanticCache(_SemanticCacheBase, SyncLifecycle):
+    """A synchronous semantic LLM cache over any :class:`VectorRepository`.
+
+    ``set_llm_cache(RepositorySemanticCache(my_vector_repository, my_embeddings))``.
+    """
+
+    def __init__(self, repository: VectorRepository, embedding: Embeddings, **options: Any) -> None:
+        super().__init__(embedding, **options)
+        self._repository: VectorRepository = repository
+
+    @property
+    def repository(self) -> VectorRepository:
+        return self._repository
+
+    def _embed(self, text: str) -> tuple[float, ...] | None:
+        self._counters.add("embedding_calls")
+        try:
+            raw = self._embedding.embed_query(text)
+        except Exception as exc:
+            failure = self._embedding_failed(exc, "failed")
+            if failure is exc:
+                raise
+            raise failure from exc
+        return self._vector(raw)
+
+    def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
+        key = self._policy.key(prompt, llm_string)
+
+        def call() -> list[Generation] | None:
+            now = self._clock()
+            exact = self._exact(self._repository.get(key), now)
+            if exact is not None:
+                return exact
+            parts = self._policy.split(prompt)
+            if not parts.searchable:
+                return None
+            vector = self._embed(parts.meaning)
+            if vector is None:
+                return None
+            query = self._policy.query(parts, llm_string, vector, now)
+            hit = self._policy.choose(query, parts.meaning, self._repository.nearest(query), now)
+            if hit is None:
+                self._memo.put(parts.meaning, vector)  # for the update that follows
+            return self._answer(hit)
+
+        return self._runtime.run("lookup", call, None, _lookup_tally)
+
+    def _vector_for(self, parts: PromptParts) -> tuple[float, ...] | None:
+        if not parts.searchable:
+            return None
+        remembered = self._memo.pop(parts.meaning)
+        return remembered if remembered is not None else self._embed(parts.meaning)
+
+    def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        def call() -> bool:
+            parts = self._policy.split(prompt)
+            vector = self._vector_for(parts)
+            record = self._policy.record(
+                prompt, llm_string, return_val, parts, vector, self._clock()
+            )
+            self._repository.put(record)
+            return True
+
+        self._runtime.run("update", call, False, _write_tally)
+
+    def delete(self, prompt: str, llm_string: str) -> bool:
+        """Forget the entry of exactly this prompt and model; True when there was one."""
+        key = self._policy.key(prompt, llm_string)
+        return self._runtime.run("delete", lambda: self._repository.delete_many([key]) > 0, False)
+
+    def clear(self, **kwargs: Any) -> None:
+        self._memo.clear()
+        self._runtime.run("clear", self._repository.clear, 0)
+
+
+class AsyncRepositorySemanticCache(_SemanticCacheBase, AsyncLifecycle):
+    """An asynchronous semantic LLM cache over any :class:`AsyncVectorRepository`.
+
+    As the other async classes, the sync methods raise: use ``alookup`` / ``aupdate``.
+    Concurrent ``alookup`` calls share ``get_many`` requests for their exact keys.
+    """
+
+    def __init__(
+        self, repository: AsyncVectorRepository, embedding: Embeddings, **options: Any
+    ) -> None:
+        super().__init__(embedding, **options)
+        self._repository: AsyncVectorRepository = repository
+        self._lookups = LookupBatcher(repository)
+
+    @property
+    def repository(self) -> AsyncVectorRepository:
+        return self._repository
+
+    def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
+        raise NotImplementedError("This class is asynchronous, use alookup()")
+
+    def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        raise NotImplementedError("This class is asynchronous, use aupdate()")
+
+    def clear(self, **kwargs: Any) -> None:
+        raise NotImplementedError("This class is asynchronous, use aclear()")
+
+    async def _aembed(self, text: str) -> tuple[float, ...] | None:
+        self._counters.add("embedding_calls")
+        try:
+            raw = await self._embedding.aembed_query(text)
+        except Exception as exc:
+            failure = self._embedding_failed(exc, "failed")
+            if failure is exc:
+                raise
+            raise failure from exc
+        return self._vector(raw)
+
+    async def alookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
+        key = self._policy.key(prompt, llm_string)
+
+        async def call() -> list[Generation] | None:
+            now = self._clock()
+            exact = self._exact(await self._lookups.get(key), now)
+            if exact is not None:
+                return exact
+            parts = self._policy.split(prompt)
+            if not parts.searchable:
+                return None
+            vector = await self._aembed(parts.meaning)
+            if vector is None:
+                return None
+            query = self._policy.query(parts, llm_string, vector, now)
+            candidates = await self._repository.nearest(query)
+            hit = self._policy.choose(query, parts.meaning, candidates, now)
+            if hit is None:
+                self._memo.put(parts.meaning, vector)
+            return self._answer(hit)
+
+        return await self._runtime.arun("lookup", call, None, _lookup_tally)
+
+    async def aupdate(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        async def call() -> bool:
+            parts = self._policy.split(prompt)
+            vector: tuple[float, ...] | None = None
+            if parts.searchable:
+                vector = self._memo.pop(parts.meaning)
+                if vector is None:
+                    vector = await self._aembed(parts.meaning)
+            record = self._policy.record(
+                prompt, llm_string, return_val, parts, vector, self._clock()
+            )
+            await self._repository.put(record)
+            return True
+
+        await self._runtime.arun("update", call, False, _write_tally)
+
+    async def adelete(self, prompt: str, llm_string: str) -> bool:
+        """Forget the entry of exactly this prompt and model; True when there was one."""
+        key = self._policy.key(prompt, llm_string)
+
+        async def call() -> bool:
+            return await self._repository.delete_many([key]) > 0
+
+        return await self._runtime.arun("delete", call, False)
+
+    async def aclear(self, **kwargs: Any) -> None:
+        self._memo.clear()
+        await self._runtime.arun("clear", self._repository.clear, 0)

@@ -1,0 +1,69 @@
+"""A LangChain ``Embeddings`` over WordLlama: a small embedding model that runs offline.
+
+``wordllama`` ships its weights and tokenizer in its PyPI wheel, so it needs no download,
+no GPU and no API key: the demo and the tests use it as a *real* embedding model. It is
+an optional dependency (``pip install 'langchain-elasticsearch-cache[semantic]'``),
+imported only when this class is created.
+
+It is small and fast rather than accurate: fine for the demo, tests and a first try; use
+your production embedding model for a production cache (and calibrate the threshold for it).
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from pathlib import Path
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+
+from ...domain.errors import ConfigurationError
+
+__all__ = ["WordLlamaEmbeddings", "load_wordllama"]
+
+_INSTALL_HINT = "pip install 'langchain-elasticsearch-cache[semantic]' (or pip install wordllama)"
+_LOCK = threading.Lock()
+_MODELS: dict[tuple[str, int], Any] = {}
+
+
+def load_wordllama(config: str = "l2_supercat", dim: int = 256) -> Any:
+    """The WordLlama model from the files inside the installed wheel (never the network).
+
+    ``WordLlama.load()`` otherwise fetches a tokenizer file it already has; pointing
+    ``cache_dir`` at the package directory with downloads disabled finds everything there.
+    Loaded once per process and configuration (about 30 MB of weights).
+    """
+    try:
+        module = importlib.import_module("wordllama")
+    except ImportError:
+        raise ConfigurationError(
+            f"WordLlamaEmbeddings needs the wordllama package, which is not installed: "
+            f"{_INSTALL_HINT}"
+        ) from None
+    with _LOCK:
+        model = _MODELS.get((config, dim))
+        if model is None:
+            model = module.WordLlama.load(
+                config=config,
+                dim=dim,
+                cache_dir=Path(str(module.__file__)).parent,
+                disable_download=True,
+            )
+            _MODELS[(config, dim)] = model
+    return model
+
+
+class WordLlamaEmbeddings(Embeddings):
+    """``Embeddings`` computed by a local WordLlama model (256 dimensions by default)."""
+
+    def __init__(self, model: Any = None, *, config: str = "l2_supercat", dim: int = 256):
+        self.model = model if model is not None else load_wordllama(config, dim)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        return [[float(value) for value in row] for row in self.model.embed(list(texts))]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
