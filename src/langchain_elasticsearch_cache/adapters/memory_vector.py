@@ -67,7 +67,7 @@ class InMemoryVectorRepository(InMemoryRepository[SemanticRecord]):
             units.append(_unit(record.vector))
         return units
 
-    def _store(self, records: Sequence[SemanticRecord]) -> None:
+    def _store_all(self, records: Sequence[SemanticRecord]) -> None:
         units = self._prepared(records)  # nothing is stored if any record is refused
         for record, unit in zip(records, units, strict=True):
             self._records[record.key] = record
@@ -79,11 +79,11 @@ class InMemoryVectorRepository(InMemoryRepository[SemanticRecord]):
 
     def put(self, record: SemanticRecord) -> None:
         with self._lock:
-            self._store([record])
+            self._store_all([record])
 
     def put_many(self, records: Sequence[SemanticRecord]) -> None:
         with self._lock:
-            self._store(records)
+            self._store_all(records)
 
     def delete_many(self, keys: Sequence[str]) -> int:
         with self._lock:
