@@ -15,6 +15,7 @@ which every test asserts rather than assumes.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -294,6 +295,12 @@ ElasticsearchCache(index_name=42, es_url="http://localhost:9200")  # ERROR-2
 def test_users_type_checker_sees_the_annotations(fresh_env: FreshEnv, tmp_path: Path) -> None:
     """mypy, told to use the fresh venv, reports a user's type errors against our classes;
     without ``py.typed`` it would instead refuse the import as untyped."""
+    if importlib.util.find_spec("mypy") is None:
+        pytest.fail(
+            "mypy is not installed in the test environment; install the dev extra: "
+            "pip install -e '.[test,dev]'",
+            pytrace=False,
+        )
     (tmp_path / "user_code.py").write_text(USER_CODE)
     (tmp_path / "mypy.ini").write_text("[mypy]\nstrict = True\n")
     result = _run(
