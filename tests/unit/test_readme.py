@@ -1,0 +1,67 @@
+"""The README's Python examples run as written (those that need a server: see
+tests/integration/test_readme_es.py)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import pytest
+from langchain_core.globals import get_llm_cache, set_llm_cache
+
+import langchain_elasticsearch_cache
+from langchain_elasticsearch_cache import InMemoryEmbeddingsCache
+
+from ..readme_blocks import EXAMPLE_URL, python_blocks, the_block
+
+
+def test_blocks_that_need_no_server_run_in_reading_order() -> None:
+    """Run top to bottom in one namespace, as a reader would; the statistics block reads the
+    ``cache`` the block before it made, after that cache has been used (its
+    ``operations["lookup"]`` exists once a lookup was made)."""
+    blocks = [block for block in python_blocks() if not block.needs_server]
+    assert len(blocks) >= 2, blocks
+    namespace: dict[str, Any] = {}
+    global_cache = get_llm_cache()  # a block may call set_llm_cache: not for later tests
+    try:
+        for block in blocks:
+            if "cache.statistics" in block.code:
+                namespace["cache"].lookup("a prompt", "an llm string")
+            block.run(namespace)
+    finally:
+        set_llm_cache(global_cache)
+    assert "cache" in namespace and "stats" in namespace
+
+
+def test_every_server_block_is_a_complete_example_or_a_marked_fragment() -> None:
+    """A block that needs a server either names the example URL (and is run against a real
+    node) or says ``es_url=...``; nothing falls between the two tests."""
+    for block in python_blocks():
+        if block.needs_server:
+            assert block.is_fragment or EXAMPLE_URL in block.code, block
+
+
+def test_embeddings_example_runs_with_the_in_memory_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The example as written, with the in-memory store standing in for the server: the
+    imports exist in today's packages, the call signatures fit, and the second
+    ``embed_documents`` is answered from the store."""
+    block = the_block("CacheBackedEmbeddings")
+    made: list[InMemoryEmbeddingsCache] = []
+
+    def in_memory(index_name: str, *, es_url: str) -> InMemoryEmbeddingsCache:
+        assert (index_name, f'"{es_url}"') == ("embeddings-cache", EXAMPLE_URL)
+        made.append(InMemoryEmbeddingsCache())
+        return made[-1]
+
+    monkeypatch.setattr(langchain_elasticsearch_cache, "ElasticsearchEmbeddingsCache", in_memory)
+    namespace: dict[str, Any] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. LangChain's warning about SHA-1 keys
+        block.run(namespace)
+
+    (store,) = made
+    texts = ["hello", "world"]
+    assert namespace["vectors"] == namespace["underlying"].embed_documents(texts)
+    keys = sorted(store.yield_keys())
+    assert len(keys) == len(texts) and all(key.startswith("model-x") for key in keys), keys
+    assert (store.statistics.hits, store.statistics.misses) == (2, 2)
