@@ -4,7 +4,7 @@
 # integ-test zip unless ES_URL is set or a Docker engine answers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ES9_VERSION=9.2.8
+ES9_VERSION=9.2.0
 . scripts/_venv.sh
 ensure_venv "[test,dev]"
 
@@ -31,7 +31,7 @@ echo "== import contracts"
 .venv/bin/lint-imports
 echo "== generated sync code is up to date"
 .venv/bin/python scripts/run_unasync.py --check
-echo "== pytest (Elasticsearch ${LECACHE_ES_VERSION:-8.19.9} unless ES_URL is set)"
+echo "== pytest (Elasticsearch ${LECACHE_ES_VERSION:-8.19.7} unless ES_URL is set)"
 .venv/bin/python -m pytest "$@"
 
 # Elasticsearch 9 needs a JDK 21+. When one is present (and no ES_URL pins the cluster),

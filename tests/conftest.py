@@ -6,7 +6,7 @@ Where the node comes from, first match wins:
 2. A Docker engine answers: testcontainers' ``ElasticSearchContainer``
    (image ``docker.elastic.co/elasticsearch/elasticsearch:$LECACHE_ES_VERSION``).
 3. Otherwise :class:`LocalElasticsearchNode` runs the Maven Central distribution of
-   ``$LECACHE_ES_VERSION`` (default 8.19.9) and removes its data at the end of the session.
+   ``$LECACHE_ES_VERSION`` (default 8.19.7) and removes its data at the end of the session.
 
 When none can be had, tests that need a node are skipped, or fail when ``CI=true``.
 Only tests that request one of these fixtures start a node, so unit tests stay fast.

@@ -1,7 +1,7 @@
 """One local 3-node Elasticsearch cluster for the whole session (tests/cluster only).
 
 Always a :class:`LocalElasticsearchCluster` of ``$LECACHE_ES_VERSION`` (default
-:data:`DEFAULT_VERSION`), whatever the session's single node is: the tests kill and restart
+:data:`CLUSTER_VERSION`, 8.19.9), whatever the session's single node is: the tests kill and restart
 its nodes, so they need processes this run controls. Started on first use only; when it
 cannot start the tests are skipped, or fail under ``CI=true``.
 
@@ -11,6 +11,7 @@ for green before each test, so the tests do not depend on their order.
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 
@@ -20,12 +21,17 @@ from elasticsearch import Elasticsearch
 from langchain_elasticsearch_cache.testing.cluster import LocalElasticsearchCluster
 
 from ..conftest import delete_everything_named
-from ..integration._nodes import es_version, no_node
+from ..integration._nodes import no_node
 
 NODES = 3
+CLUSTER_VERSION = "8.19.9"
 # A slow, shared 2-core machine: three JVMs starting at once take minutes there.
 START_TIMEOUT = 900.0
 HEALTH_TIMEOUT = 600.0
+
+
+def es_version() -> str:
+    return os.environ.get("LECACHE_ES_VERSION") or CLUSTER_VERSION
 
 
 @pytest.fixture(scope="session")
