@@ -19,8 +19,8 @@ SHARED_KEYS = 8  # keys every thread writes too: last writer wins, but some valu
 
 
 def mixed_worker(es_url: str, index: str, process: int, threads: int, ops: int) -> dict[str, Any]:
-    """``threads`` threads doing ``ops`` mixed operations each on one index (both caches
-    share it) and reading their own writes back as they go."""
+    """``threads`` threads doing ``ops`` mixed operations each on ``index`` (the LLM
+    cache) and ``index-emb`` (the byte store), reading their own writes back as they go."""
     llm_written: dict[str, str] = {}  # "prompt\x1fllm" -> answer
     vectors_written: dict[str, str] = {}  # key -> value (hex)
     shared_written: list[tuple[str, str]] = []
@@ -31,7 +31,7 @@ def mixed_worker(es_url: str, index: str, process: int, threads: int, ops: int) 
 
     with (
         ElasticsearchCache(index, es_url=es_url) as cache,
-        ElasticsearchEmbeddingsCache(index, es_url=es_url, namespace="ns") as store,
+        ElasticsearchEmbeddingsCache(f"{index}-emb", es_url=es_url, namespace="ns") as store,
     ):
 
         def run(thread: int) -> None:

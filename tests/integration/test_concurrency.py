@@ -1,9 +1,9 @@
 """Many processes and threads on one index from a cold start: no error, nothing lost.
 
 8 processes (spawned, so nothing is shared but the node) x 4 threads x 200 operations:
-LLM ``update`` / ``lookup`` and byte-store ``mset`` / ``mget`` mixed at random, on ONE
-index that does not exist when they start (every thread races to create it; the LLM and
-the embeddings cache share it, as their keys are domain-separated). Each thread reads its
+LLM ``update`` / ``lookup`` and byte-store ``mset`` / ``mget`` mixed at random, on two
+indices (one per cache kind: they may not share one) that do not exist when they start
+(every thread races to create them). Each thread reads its
 own writes back as it goes; each process reports what was acknowledged, and the parent
 then reads every acknowledged write back.
 """
@@ -55,7 +55,7 @@ def test_processes_and_threads_on_one_index_from_a_cold_start(
     lost: list[str] = []
     with (
         ElasticsearchCache(index_name, es_url=es_url) as cache,
-        ElasticsearchEmbeddingsCache(index_name, es_url=es_url, namespace="ns") as store,
+        ElasticsearchEmbeddingsCache(f"{index_name}-emb", es_url=es_url, namespace="ns") as store,
     ):
         for composite, answer in llm.items():
             prompt, llm_string = composite.split("\x1f")
@@ -82,4 +82,5 @@ def test_processes_and_threads_on_one_index_from_a_cold_start(
     assert counts["stale_reads"] == 0
     assert lost == []
     assert es_client.indices.exists(index=index_name)
-    assert len(es_client.indices.get(index=f"{index_name}*")) == 1  # one index, no twin
+    assert es_client.indices.exists(index=f"{index_name}-emb")
+    assert len(es_client.indices.get(index=f"{index_name}*")) == 2  # one each, no twin

@@ -46,6 +46,7 @@ from langchain_elasticsearch_cache.domain.errors import (
     BackendUnavailableError,
     BulkOperationError,
     ConfigurationError,
+    EntryRefusedError,
     InvalidIndexNameError,
 )
 from langchain_elasticsearch_cache.testing.contract import T0
@@ -510,28 +511,32 @@ def test_bad_options_are_refused() -> None:
 
 
 def test_bulk_failure_names_the_failed_keys(es_client: Elasticsearch, index_name: str) -> None:
-    # an index made by something else, where llm_input is a number: text prompts fail
+    # metadata.n is a number in this index (the cache's own fields are fine): entries whose
+    # metadata says otherwise are refused, one by one, and the rest is written
     es_client.indices.create(
-        index=index_name, mappings={"properties": {"llm_input": {"type": "integer"}}}
+        index=index_name,
+        mappings={"properties": {"metadata": {"properties": {"n": {"type": "integer"}}}}},
     )
     repo = ElasticsearchRepository(es_client, index_name, LLM_RECORDS, chunk_size=2)
     good = [
-        LlmRecord(key=f"good-{i}", llm_output=("x",), timestamp=T0, llm_input=str(i))
+        LlmRecord(key=f"good-{i}", llm_output=("x",), timestamp=T0, metadata={"n": i})
         for i in range(3)
     ]
     bad = [
-        LlmRecord(key=f"bad-{i}", llm_output=("x",), timestamp=T0, llm_input="not a number")
+        LlmRecord(key=f"bad-{i}", llm_output=("x",), timestamp=T0, metadata={"n": "many"})
         for i in range(2)
     ]
     with pytest.raises(BulkOperationError) as caught:
         repo.put_many([good[0], bad[0], good[1], bad[1], good[2]])
     error = caught.value
     assert not isinstance(error, BackendUnavailableError)
+    assert isinstance(error, EntryRefusedError)
+    assert error.keys == ("bad-0", "bad-1")
     assert error.operation == "put"
     assert set(error.failures) == {"bad-0", "bad-1"}
-    assert "bad-0" in str(error) and "llm_input" in str(error)
+    assert "bad-0" in str(error) and "metadata.n" in str(error)
     assert repo.get_many([r.key for r in good]) == good  # the rest was written
-    with pytest.raises(BackendError, match="mapping"):
+    with pytest.raises(EntryRefusedError, match="metadata does not fit the index"):
         repo.put(bad[0])
 
 

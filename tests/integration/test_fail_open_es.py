@@ -26,7 +26,6 @@ from pydantic import Field
 from langchain_elasticsearch_cache import (
     AsyncElasticsearchCache,
     AuthenticationError,
-    BackendError,
     BackendUnavailableError,
     ConfigurationError,
     ElasticsearchCache,
@@ -196,16 +195,17 @@ async def test_outage_fails_open_and_hits_resume_after_restart(
 def test_mapping_errors_are_not_hidden_by_fail_open(
     es_client: Elasticsearch, index_name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """An index made by something else, with llm_output as a number: the write is refused
-    by Elasticsearch, and that is a configuration problem, not an outage."""
+    """An index made by something else, with llm_output as a number: a configuration
+    problem, not an outage, found at the first lookup before the model is called."""
     properties = {**LLM_PROPERTIES, "llm_output": {"type": "long"}}
     es_client.indices.create(index=index_name, mappings={"properties": properties})
     cache = ElasticsearchCache(index_name, client=es_client, fail_open=True)
     model = EchoChatModel(cache=cache)
-    with caplog.at_level(logging.WARNING), pytest.raises(BackendError, match="mapping") as info:
+    with caplog.at_level(logging.WARNING), pytest.raises(ConfigurationError) as info:
         model.invoke("question")
+    assert "'llm_output' is mapped as type 'long'" in str(info.value)
     assert not isinstance(info.value, BackendUnavailableError)
-    assert model.calls == 1
+    assert model.calls == 0
     stats = cache.statistics
     assert (stats.errors, stats.failed_open) == (1, 0)
     assert not [m for m in our_warnings(caplog) if "fail_open" in m]

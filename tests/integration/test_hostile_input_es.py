@@ -41,10 +41,10 @@ from langchain_core.outputs import ChatGeneration, Generation
 from langchain_elasticsearch_cache import (
     AsyncElasticsearchCache,
     AsyncElasticsearchEmbeddingsCache,
-    BackendError,
     ConfigurationError,
     ElasticsearchCache,
     ElasticsearchEmbeddingsCache,
+    EntryRefusedError,
     InvalidIndexNameError,
 )
 
@@ -188,14 +188,20 @@ def test_metadata_of_a_type_the_index_has_mapped_otherwise(es_url: str, index_na
     metadata has another type for the same field cannot write there, and says why."""
     with ElasticsearchCache(index_name, es_url=es_url, metadata={"run": 1}) as first:
         first.update("p", "l", [Generation(text="a")])
-    with ElasticsearchCache(
-        index_name, es_url=es_url, metadata={"run": "one"}, fail_open=True
-    ) as second:
-        with pytest.raises(BackendError) as refused:
+    with ElasticsearchCache(index_name, es_url=es_url, metadata={"run": "one"}) as second:
+        with pytest.raises(EntryRefusedError) as refused:
             second.update("p", "l", [Generation(text="b")])
         assert "metadata does not fit the index" in str(refused.value)
         assert "[metadata.run]" in str(refused.value)
         assert second.lookup("p", "l") == [Generation(text="a")]  # reads are unaffected
+        assert second.statistics.refused == 1
+    # fail-open: the entry is refused, the caller keeps its answer, the refusal is counted
+    with ElasticsearchCache(
+        index_name, es_url=es_url, metadata={"run": "one"}, fail_open=True
+    ) as lenient:
+        lenient.update("p", "l", [Generation(text="b")])
+        assert lenient.statistics.refused == 1
+        assert lenient.lookup("p", "l") == [Generation(text="a")]
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from langchain_elasticsearch_cache.domain import (
     BackendUnavailableError,
     BulkOperationError,
     EmbeddingRecord,
+    EntryRefusedError,
     LlmRecord,
 )
 from langchain_elasticsearch_cache.domain.ports import AsyncRepository, R, Repository
@@ -509,3 +510,37 @@ async def test_client_lines_are_silenced_inside_fail_open_calls_only(
             open_cache.lookup("p", "l")
         logging.getLogger(CLIENT_LOGGER).warning("after")
         assert _client_lines(caplog) == ["request 0 failed", "outside", "after"]
+
+
+def test_refused_entries_are_skipped_under_fail_open_and_counted_apart(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Not an outage: no failed_open, no "answering again" line; counted per key."""
+    repo: FlakyRepository[LlmRecord] = FlakyRepository()
+    cache = RepositoryLlmCache(repo, fail_open=True)
+    store_repo: FlakyRepository[EmbeddingRecord] = FlakyRepository()
+    store = RepositoryByteStore(store_repo, fail_open=True)
+    repo.failure = EntryRefusedError("too large (test)", keys=["k"])
+    store_repo.failure = EntryRefusedError("two too large (test)", keys=["a", "b"])
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        for i in range(3):
+            cache.update(f"p{i}", "l", GEN)
+        store.mset([("a", b"1"), ("b", b"2"), ("c", b"3")])
+        repo.failure = None
+        cache.update("fits", "l", GEN)
+    stats = cache.statistics
+    assert (stats.refused, stats.failed_open, stats.errors, stats.writes) == (3, 0, 3, 1)
+    assert store.statistics.refused == 2
+    messages = [r.getMessage() for r in caplog.records if r.name == LOGGER]
+    assert len([m for m in messages if "too large (test)" in m]) == 2  # one per cache object
+    assert not [m for m in messages if "answering again" in m]
+    assert OperationStatistics(1, 0, 0, 0, 0, 0, 0.5, 0.5).refused == 0  # positional, as before
+
+
+def test_refused_entries_raise_without_fail_open() -> None:
+    repo: FlakyRepository[LlmRecord] = FlakyRepository()
+    cache = RepositoryLlmCache(repo)
+    repo.failure = EntryRefusedError("too large (test)", keys=["k"])
+    with pytest.raises(EntryRefusedError, match="too large"):
+        cache.update("p", "l", GEN)
+    assert cache.statistics.refused == 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 
 class CacheError(Exception):
@@ -27,6 +27,23 @@ class BackendUnavailableError(CacheError):
 
 class BackendError(CacheError):
     """The backend answered, but refused the request (authentication, mapping, bad request)."""
+
+
+class EntryRefusedError(BackendError):
+    """The backend answered, but refused to store these entries as they are.
+
+    A request larger than the cluster accepts (HTTP 413, ``http.max_content_length``), or
+    a document the index mapping cannot take (a metadata value of another type than the
+    one already mapped, too many or too deeply nested fields). Retrying the same entry
+    cannot help, and nothing is wrong with the other entries or with the cache's
+    configuration, so the fail-open mode skips the write (logged, rate-limited, and
+    counted as ``refused``): the caller keeps the answer the model already gave.
+    ``keys`` are the refused entries' keys.
+    """
+
+    def __init__(self, message: str, keys: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.keys = tuple(keys)
 
 
 class AuthenticationError(BackendError):

@@ -50,7 +50,8 @@ class Sha256KeyScheme:
 
     Because each part is prefixed by its length, ``("ab", "c")`` and ``("a", "bc")``
     hash different byte strings, unlike plain concatenation. The LLM and embedding
-    keys are domain-separated by a tag so the two caches may even share an index.
+    keys are domain-separated by a tag (the caches still need an index each: an index
+    holding one kind is refused by the other, whose ``clear()`` would delete it).
     """
 
     name: str = "sha256-v1"

@@ -36,15 +36,19 @@ from ...domain.errors import (
     BackendUnavailableError,
     BulkOperationError,
     CacheError,
+    EntryRefusedError,
     TlsVerificationError,
 )
 
 __all__ = [
     "CLIENT_ERRORS",
     "BulkBackendUnavailableError",
+    "BulkEntriesRefusedError",
     "describe_hosts",
     "error_type_and_reason",
     "is_unavailable_status",
+    "refused_entry_error",
+    "refused_entry_reason",
     "redact_url",
     "translate_error",
     "translated",
@@ -63,6 +67,19 @@ class BulkBackendUnavailableError(BulkOperationError, BackendUnavailableError):
     It names the keys like any :class:`BulkOperationError` and is also a
     :class:`BackendUnavailableError`, so the fail-open mode treats it as "not answering".
     """
+
+
+class BulkEntriesRefusedError(BulkOperationError, EntryRefusedError):
+    """Every failed item of a bulk write was an entry the cluster refused to store (too
+    large for one request, or refused by the mapping); the other items were stored.
+
+    It names the keys like any :class:`BulkOperationError` and is also an
+    :class:`EntryRefusedError`, so the fail-open mode skips those entries.
+    """
+
+    def __init__(self, operation: str, failures: Mapping[str, str]) -> None:
+        BulkOperationError.__init__(self, operation, failures)
+        self.keys = tuple(self.failures)
 
 
 def redact_url(url: str) -> str:
@@ -268,11 +285,71 @@ def _api_error(exc: ApiError, action: str, hosts: str) -> CacheError:
         )
     if status == 413:
         return BackendError(
-            f"{action}: the request is larger than the cluster accepts "
-            "(http.max_content_length); lower chunk_size"
+            f"{action}: the request is larger than the cluster accepts (HTTP 413: the nodes' "
+            "http.max_content_length setting, 100mb by default); send less per request, or "
+            "raise http.max_content_length in elasticsearch.yml on every node"
         )
     label = f"{kind}: {reason}" if kind else reason
     return BackendError(f"{action}: Elasticsearch refused the request (HTTP {status}, {label})")
+
+
+def _is_mapping_refusal(kind: str | None, reason: str) -> bool:
+    """The mapping refused a document: a value of the wrong type, a new field beyond
+    ``index.mapping.total_fields.limit`` or a nesting beyond ``depth.limit``..."""
+    if kind in (
+        "mapper_parsing_exception",
+        "document_parsing_exception",
+        "strict_dynamic_mapping_exception",
+    ):
+        return True
+    return kind == "illegal_argument_exception" and (
+        reason.startswith("mapper [") or reason.startswith("Limit of ")
+    )
+
+
+def _entry_size(size: int) -> str:
+    return f"{size:,} bytes" if size < 10_000 else f"{size:,} bytes ({size / 1_048_576:.1f} MiB)"
+
+
+def refused_entry_reason(status: Any, error: Any, size: int) -> str | None:
+    """Why one entry of ``size`` bytes (as JSON) was refused, with the fix; ``None`` when
+    ``status`` / ``error`` (an ``ApiError`` or a bulk item's ``error``) is no refusal of
+    the entry itself."""
+    if status == 413:
+        return (
+            f"the entry is {_entry_size(size)} as JSON, more than the cluster accepts in one "
+            "request (HTTP 413: the nodes' http.max_content_length setting, 100mb by "
+            "default); it was not cached. To cache entries this large, raise "
+            "http.max_content_length in elasticsearch.yml on every node (a static setting: "
+            "restart the nodes)"
+        )
+    kind, reason = error_type_and_reason(error)
+    if not _is_mapping_refusal(kind, reason):
+        return None
+    if "[metadata." in reason:
+        return (
+            f"the cache's metadata does not fit the index ({reason}): a value of another "
+            "type was stored under that metadata field before (metadata fields are mapped "
+            "by the first value written); give every cache sharing the index the same value "
+            "types, keep lists to one type, or use another index"
+        )
+    return (
+        f"the index mapping refused the entry ({_entry_size(size)} as JSON; {kind}: "
+        f"{reason}); it was not cached. If the index was changed after the cache checked "
+        "it, use a new index name; if a limit was reached (index.mapping.total_fields.limit"
+        ", index.mapping.depth.limit), keep the cache's metadata smaller"
+    )
+
+
+def refused_entry_error(
+    exc: ApiError, action: str, key: str, size: int
+) -> EntryRefusedError | None:
+    """The :class:`EntryRefusedError` for a failed write of one entry, or ``None`` when
+    ``exc`` is about something else than the entry (credentials, an outage...)."""
+    reason = refused_entry_reason(exc.status_code, exc, size)
+    if reason is None:
+        return None
+    return EntryRefusedError(f"{action}: entry {key!r} refused: {reason}", keys=(key,))
 
 
 def translate_error(exc: Exception, action: str, *, client: Any = None) -> CacheError:

@@ -20,7 +20,7 @@ from ...domain.entries import (
     llm_record_from_document,
     llm_record_to_document,
 )
-from ...domain.errors import InvalidIndexNameError
+from ...domain.errors import ConfigurationError, InvalidIndexNameError
 from ...domain.ports import R
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "LLM_RECORDS",
     "MAX_ID_BYTES",
     "RecordKind",
+    "check_index_mapping",
     "validate_index_name",
 ]
 
@@ -90,6 +91,74 @@ EMBEDDING_RECORDS: RecordKind[EmbeddingRecord] = RecordKind(
     to_document=embedding_record_to_document,
     from_document=embedding_record_from_document,
 )
+
+
+#: Per type the cache maps a field with, the types an existing index may have instead:
+#: each stores what the cache writes there and serves the cache's queries.
+_COMPATIBLE_TYPES: Mapping[str, frozenset[str]] = {
+    "text": frozenset({"text"}),
+    "binary": frozenset({"binary"}),
+    "keyword": frozenset({"keyword"}),
+    "date": frozenset({"date", "date_nanos"}),
+    "object": frozenset({"object", "nested", "flattened"}),
+}
+
+_KINDS_BY_NAME = {kind.name: kind for kind in (LLM_RECORDS, EMBEDDING_RECORDS)}
+_KIND_LABELS = {"llm": "LLM cache", "embeddings": "embeddings cache"}
+
+
+def _mapped_type(field: Mapping[str, Any]) -> str:
+    # an object field with sub-fields is listed without a "type"
+    return str(field.get("type", "object"))
+
+
+def check_index_mapping(
+    kind: RecordKind[Any], index: str, mappings: Mapping[str, Any], *, alias: str | None = None
+) -> None:
+    """Refuse an existing index whose mapping cannot hold ``kind``'s entries.
+
+    Checked once, before the first lookup, so a wrong index costs no model call whose
+    answer could then not be stored. Refused: an index of the other cache kind (the two
+    caches need an index each: ``clear()`` of one would delete the other's entries), a
+    cache field mapped with an incompatible type, and a ``dynamic: strict`` index that
+    does not map a cache field. Accepted: fields the index does not map yet (they are
+    mapped when first written), extra fields (an operator's template) and other field
+    parameters (``index``, ``doc_values``...).
+    """
+    where = f"index {index!r}" + (f" (behind alias {alias!r})" if alias else "")
+    label = _KIND_LABELS.get(kind.name, f"{kind.name} cache")
+    properties = mappings.get("properties") or {}
+    for other in _KINDS_BY_NAME.values():
+        own_fields = sorted(set(other.properties) - set(kind.properties))
+        found = [name for name in own_fields if name in properties]
+        if found:
+            raise ConfigurationError(
+                f"{where} holds {_KIND_LABELS.get(other.name, other.name)} entries (it maps "
+                f"{', '.join(found)}), so the {label} cannot use it: the LLM cache and the "
+                "embeddings cache each need an index of their own (clear() of one would "
+                "delete the other's entries); give this cache another index name"
+            )
+    strict = str(mappings.get("dynamic", "true")).lower().startswith("strict")
+    for name, wanted in kind.properties.items():
+        expected = str(wanted.get("type", "object"))
+        field = properties.get(name)
+        if field is None:
+            if strict:
+                raise ConfigurationError(
+                    f"{where} cannot hold {label} entries: it does not map the field "
+                    f"{name!r} (expected type {expected!r}) and refuses unmapped fields "
+                    '("dynamic": "strict"); use a new index name (the cache creates it with '
+                    "its mapping), or add the field to the index mapping"
+                )
+            continue
+        found_type = _mapped_type(field) if isinstance(field, Mapping) else repr(field)
+        if found_type not in _COMPATIBLE_TYPES.get(expected, frozenset({expected})):
+            raise ConfigurationError(
+                f"{where} cannot hold {label} entries: field {name!r} is mapped as type "
+                f"{found_type!r}, the cache needs {expected!r} ({dict(wanted)}); use a new "
+                "index name (the cache creates it with the right mapping), or reindex the "
+                "entries into an index this library created"
+            )
 
 
 _FORBIDDEN_CHARACTERS = '\\/*?"<>| ,#:'

@@ -2,8 +2,11 @@
 
 Statistics are counters under one lock plus two ``perf_counter`` reads per call, cheap
 enough to leave on (about half a microsecond per call; see the README). Fail-open turns
-``BackendUnavailableError`` (and only that) into a miss or a no-op, with one warning per
-``warn_interval`` seconds at most, and one line when the backend answers again. While a
+``BackendUnavailableError`` into a miss or a no-op, with one warning per
+``warn_interval`` seconds at most, and one line when the backend answers again; and it
+turns ``EntryRefusedError`` (an entry the backend refused to store: too large, or not
+fitting the mapping) into a skipped write, counted as ``refused`` and warned about at
+the same rate, so the caller keeps the answer the model gave. Nothing else is swallowed. While a
 fail-open cache's call runs, loggers named through :func:`quiet_during_fail_open_calls`
 (the Elasticsearch client's, which log every failed request and retry) are silent: the
 cache's own rate-limited warning says what happened, once.
@@ -23,7 +26,7 @@ from typing import TypeVar
 
 import attrs
 
-from ...domain.errors import BackendUnavailableError, UncacheableAnswerError
+from ...domain.errors import BackendUnavailableError, EntryRefusedError, UncacheableAnswerError
 
 logger = logging.getLogger("langchain_elasticsearch_cache")
 
@@ -86,7 +89,11 @@ class OperationStatistics:
     failed_open: int = 0
     total_seconds: float = 0.0
     max_seconds: float = 0.0
+    #: answers not written because they could never be read back
     uncacheable: int = 0
+    #: entries the backend refused to store (too large, not fitting the mapping); the new
+    #: counters come last, so that positional construction of older code still works
+    refused: int = 0
 
     @property
     def mean_seconds(self) -> float:
@@ -128,6 +135,11 @@ class CacheStatistics:
         return self._sum("uncacheable")
 
     @property
+    def refused(self) -> int:
+        """Entries the backend refused to store (with or without ``fail_open``)."""
+        return self._sum("refused")
+
+    @property
     def hit_rate(self) -> float:
         looked_up = self.hits + self.misses
         return self.hits / looked_up if looked_up else 0.0
@@ -141,6 +153,7 @@ class _Counters:
         "hits",
         "max_seconds",
         "misses",
+        "refused",
         "total_seconds",
         "uncacheable",
         "writes",
@@ -148,7 +161,7 @@ class _Counters:
 
     def __init__(self) -> None:
         self.calls = self.hits = self.misses = self.writes = 0
-        self.errors = self.failed_open = self.uncacheable = 0
+        self.errors = self.failed_open = self.uncacheable = self.refused = 0
         self.total_seconds = self.max_seconds = 0.0
 
 
@@ -162,6 +175,8 @@ class Runtime:
         self._counters: dict[str, _Counters] = {}
         self._last_warning = float("-inf")
         self._suppressed = 0
+        self._last_refusal_warning = float("-inf")
+        self._suppressed_refusals = 0
         # calls failed open since the backend last answered; read without the lock on
         # the hot path (a stale read only delays the "answering again" line by a call)
         self._outage_calls = 0
@@ -181,6 +196,7 @@ class Runtime:
                     total_seconds=c.total_seconds,
                     max_seconds=c.max_seconds,
                     uncacheable=c.uncacheable,
+                    refused=c.refused,
                 )
                 for name, c in self._counters.items()
             }
@@ -200,6 +216,7 @@ class Runtime:
         writes: int = 0,
         error: bool = False,
         failed_open: bool = False,
+        refused: int = 0,
     ) -> None:
         elapsed = time.perf_counter() - started
         with self._lock:
@@ -212,6 +229,7 @@ class Runtime:
             c.writes += writes
             c.errors += error
             c.failed_open += failed_open
+            c.refused += refused
             c.total_seconds += elapsed
             if elapsed > c.max_seconds:
                 c.max_seconds = elapsed
@@ -238,11 +256,34 @@ class Runtime:
 
     def absorb(self, op: str, started: float, exc: BaseException) -> bool:
         """Count a failed call; True when fail-open swallows it (the caller then degrades)."""
+        if isinstance(exc, EntryRefusedError):
+            # not an outage: counted apart, and no "answering again" line follows it
+            self.record(op, started, error=True, refused=len(exc.keys) or 1)
+            if self.fail_open:
+                self._warn_refused(op, exc)
+            return self.fail_open
         swallow = self.fail_open and isinstance(exc, BackendUnavailableError)
         self.record(op, started, error=True, failed_open=swallow)
         if swallow:
             self._warn(op, exc)
         return swallow
+
+    def _warn_refused(self, op: str, exc: BaseException) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last_refusal_warning < self.warn_interval:
+                self._suppressed_refusals += 1
+                return
+            suppressed, self._suppressed_refusals = self._suppressed_refusals, 0
+            self._last_refusal_warning = now
+        extra = f" ({suppressed} similar warnings suppressed)" if suppressed else ""
+        logger.warning(
+            "cache backend refused to store an entry during %s; the answer is returned "
+            "but not cached (fail_open=True): %s%s",
+            op,
+            exc,
+            extra,
+        )
 
     def _warn(self, op: str, exc: BaseException) -> None:
         now = time.monotonic()

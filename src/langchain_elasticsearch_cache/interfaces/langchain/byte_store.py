@@ -1,4 +1,10 @@
-"""LangChain ``ByteStore`` (for ``CacheBackedEmbeddings``) over any embedding repository."""
+"""LangChain ``ByteStore`` (for ``CacheBackedEmbeddings``) over any embedding repository.
+
+``mset`` with ``fail_open=True`` skips entries the backend refuses to store
+(``EntryRefusedError``: too large, or not fitting the mapping): the others are stored,
+the refused ones counted as ``refused`` (per key), and the embeddings already computed
+reach the caller.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,11 @@
 Constructor parameters are those of ``langchain_elasticsearch`` 1.0.0, plus this
 library's own (``key_scheme``, ``ttl``, ``refresh``, ``fail_open``, TLS and timeouts).
 With ``key_scheme="legacy"`` the same index is readable and writable by both libraries.
+
+An LLM cache and an embeddings cache need an index each: the first lookup checks the
+index (or every index behind an alias) and refuses, with a ``ConfigurationError``, one
+that holds the other kind's entries (``clear()`` of one would delete the other's) or maps
+a cache field with another type. Fail-open does not hide that.
 """
 
 from __future__ import annotations
@@ -163,6 +168,10 @@ class ElasticsearchCache(RepositoryLlmCache):
     ``set_llm_cache(ElasticsearchCache("llm-cache", es_url="http://localhost:9200"))``.
     Writes are not refreshed (lookups are realtime GETs); pass ``refresh=True`` or
     ``"wait_for"`` if something else must *search* entries right after they are written.
+    Give it an index of its own, not an embeddings cache's (refused at the first lookup).
+    An answer the cluster refuses to store (larger than ``http.max_content_length``, or
+    not fitting the mapping) raises ``EntryRefusedError``; with ``fail_open=True`` it is
+    returned to the caller uncached, logged and counted as ``refused``.
     """
 
     def __init__(
@@ -291,7 +300,13 @@ class AsyncElasticsearchCache(AsyncRepositoryLlmCache):
 
 
 class ElasticsearchEmbeddingsCache(RepositoryByteStore):
-    """Embeddings ``ByteStore`` in Elasticsearch, for ``CacheBackedEmbeddings``."""
+    """Embeddings ``ByteStore`` in Elasticsearch, for ``CacheBackedEmbeddings``.
+
+    Give it an index of its own, not an LLM cache's (refused at the first lookup). A
+    batch too large for one request (``http.max_content_length``) is sent in smaller
+    ones; an entry too large alone is refused (``EntryRefusedError``; skipped and counted
+    as ``refused`` with ``fail_open=True``).
+    """
 
     def __init__(
         self,

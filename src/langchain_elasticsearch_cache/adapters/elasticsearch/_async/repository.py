@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
@@ -54,11 +55,14 @@ from ..backoff import AsyncRejectionRetry, backoff_delays
 from ..errors import (
     CLIENT_ERRORS,
     BulkBackendUnavailableError,
+    BulkEntriesRefusedError,
     error_type_and_reason,
     is_unavailable_status,
+    refused_entry_error,
+    refused_entry_reason,
     translated,
 )
-from ..mappings import MAX_ID_BYTES, RecordKind, validate_index_name
+from ..mappings import MAX_ID_BYTES, RecordKind, check_index_mapping, validate_index_name
 
 __all__ = ["AsyncElasticsearchRepository"]
 
@@ -73,6 +77,12 @@ _INDEX_MISSING = "index_not_found_exception"
 def _epoch_millis(value: datetime) -> int:
     """Whole milliseconds since the epoch, rounded down (what a ``date`` field stores)."""
     return (value - _EPOCH) // _ONE_MS
+
+
+def _json_size(document: Any) -> int:
+    """About the bytes ``document`` takes in a request (said when it is refused)."""
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=str)
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def _missing_timestamp() -> dict[str, Any]:
@@ -94,7 +104,10 @@ class AsyncElasticsearchRepository(Generic[R]):
         client: the Elasticsearch client; closed by :meth:`close` only if ``owns_client``.
         index_name: index or alias. A missing index is created with the kind's mapping on
             first use; an alias gets the mapping put on it and is written through with
-            ``require_alias``.
+            ``require_alias``. An existing index (every index behind an alias) is checked
+            on first use, before anything is read or written: one whose mapping cannot
+            hold this kind's entries, or that holds the other kind's, is a
+            ``ConfigurationError`` (see ``mappings.check_index_mapping``).
         kind: what is stored, how it is mapped and (de)serialised.
         refresh: passed to every write when not ``False`` (``True`` or ``"wait_for"``);
             lookups never need it, searches by other tools may.
@@ -203,7 +216,8 @@ class AsyncElasticsearchRepository(Generic[R]):
             )
 
     async def _ensure_index(self) -> bool:
-        """Create the index (or put the mapping on the alias) once per repository."""
+        """Check the index (or create it, or put the mapping on the alias) once per
+        repository; a failure is not remembered, so the next call tries again."""
         if self._is_alias is not None:
             return self._is_alias
         async with self._bootstrap_lock:
@@ -215,11 +229,17 @@ class AsyncElasticsearchRepository(Generic[R]):
         indices = self._client.indices
         for _ in range(2):
             if await indices.exists_alias(name=self._index_name):
+                # checked first: putting the mapping would add this kind's fields to an
+                # index of the other kind
+                if not await self._check_mapping(alias=True):
+                    continue
                 await indices.put_mapping(
                     index=self._index_name, properties=self._kind.mappings["properties"]
                 )
                 return True
             if await indices.exists(index=self._index_name):
+                if not await self._check_mapping(alias=False):
+                    continue
                 await self._wait_until_searchable()
                 return False
             try:
@@ -227,7 +247,10 @@ class AsyncElasticsearchRepository(Generic[R]):
             except BadRequestError as exc:
                 kind, _ = error_type_and_reason(exc)
                 if kind == "resource_already_exists_exception":
-                    # a concurrent creator won; its primary shard may still be starting
+                    # a concurrent creator won (perhaps a cache of the other kind); its
+                    # primary shard may still be starting
+                    if not await self._check_mapping(alias=False):
+                        continue
                     await self._wait_until_searchable()
                     return False
                 if kind != "invalid_index_name_exception":
@@ -240,6 +263,22 @@ class AsyncElasticsearchRepository(Generic[R]):
             f"cannot tell whether {self._index_name!r} is an index or an alias: it changed "
             "while the cache was creating it; retry"
         )
+
+    async def _check_mapping(self, *, alias: bool) -> bool:
+        """Raise ``ConfigurationError`` if an index behind the name cannot hold this
+        kind's entries; False if the index vanished meanwhile (bootstrap again)."""
+        try:
+            answer = await self._client.indices.get_mapping(index=self._index_name)
+        except NotFoundError:
+            return False
+        for index, body in sorted(answer.body.items()):
+            check_index_mapping(
+                self._kind,
+                index,
+                body.get("mappings") or {},
+                alias=self._index_name if alias else None,
+            )
+        return True
 
     async def _wait_until_searchable(self) -> None:
         """Wait for the primary shard of an index someone else may have just created.
@@ -430,6 +469,11 @@ class AsyncElasticsearchRepository(Generic[R]):
             except ApiError as exc:
                 kind, _ = error_type_and_reason(exc)
                 self._forget_indices(index_missing=kind == _INDEX_MISSING)
+                refused = refused_entry_error(
+                    exc, f"put ({self._index_name!r})", record.key, _json_size(document)
+                )
+                if refused is not None:
+                    raise refused from exc
                 raise
             self._note_written_index(answer.body.get("_index"))
 
@@ -479,27 +523,32 @@ class AsyncElasticsearchRepository(Generic[R]):
         Items rejected with 429 (a full write queue: ``es_rejected_execution_exception``
         inside a 200 answer, or the whole chunk refused so) are sent again after a pause
         that doubles, with jitter so that writers rejected together do not return
-        together (see ``..backoff``). A delete of an absent document (404) is not a
-        failure. Other failed items, and items still rejected after the last retry, raise
-        :class:`BulkOperationError` naming every failed key, once every chunk was sent;
-        the error is also a ``BackendUnavailableError`` when every failure was a 429 or a
-        server error.
+        together (see ``..backoff``). Items of a request the cluster found too large
+        (413, ``http.max_content_length``) are sent again in requests of half as many
+        items, down to one; only an entry too large on its own is refused. A delete of an
+        absent document (404) is not a failure. Other failed items, and items still
+        rejected after the last retry, raise :class:`BulkOperationError` naming every
+        failed key, once every chunk was sent; the error is also a
+        ``BackendUnavailableError`` when every failure was a 429 or a server error, and an
+        ``EntryRefusedError`` when every failure was an entry the cluster refused.
         """
         failures: dict[str, str] = {}
+        refused: set[str] = set()
         statuses: set[Any] = set()
         deleted: list[str] = []
         request_error: ApiError | None = None
         delays = backoff_delays()
+        attempt = 0
+        chunk_size = self._chunk_size
         pending = actions
-        for attempt in range(len(delays) + 1):
-            if attempt:
-                await AsyncRejectionRetry.pause(delays[attempt - 1])
-            rejected: list[dict[str, Any]] = []
+        while pending:
+            again: list[dict[str, Any]] = []
+            rejected = too_large = False
             position = 0
             async for ok, item in async_streaming_bulk(
                 self._client,
                 pending,
-                chunk_size=self._chunk_size,
+                chunk_size=chunk_size,
                 raise_on_error=False,
                 raise_on_exception=False,
                 max_retries=0,  # retried here, with jitter
@@ -516,24 +565,42 @@ class AsyncElasticsearchRepository(Generic[R]):
                         self._note_written_index(info.get("_index"))
                     continue
                 status = info.get("status")
+                if status == 413 and chunk_size > 1:
+                    again.append(action)  # the request was too large, perhaps not the item
+                    too_large = True
+                    continue
                 if status == 429 and attempt < len(delays):
-                    rejected.append(action)
+                    again.append(action)
+                    rejected = True
                     continue
                 if op_type == "delete" and status == 404:
                     continue  # already absent (or its index is gone): nothing to delete
                 if isinstance(info.get("exception"), ApiError):
                     request_error = info["exception"]
-                statuses.add(status)
-                _, reason = error_type_and_reason(info.get("error"))
+                error = info.get("exception") or info.get("error")
+                reason = None
+                if op_type == "index":
+                    size = _json_size(action.get("_source"))
+                    reason = refused_entry_reason(status, error, size)
+                if reason is not None:
+                    refused.add(key)
+                else:
+                    statuses.add(status)
+                    _, reason = error_type_and_reason(info.get("error"))
                 failures[key] = f"HTTP {status}: {reason}" if status else reason
-            if not rejected:
-                break
-            pending = rejected
+            if rejected:
+                await AsyncRejectionRetry.pause(delays[attempt])
+                attempt += 1
+            if too_large:
+                chunk_size = max(1, chunk_size // 2)
+            pending = again
         if not failures:
             return deleted
         self._forget_indices()
         if request_error is not None and request_error.status_code in (401, 403):
             raise request_error  # translated into an authentication or permission error
+        if not statuses:
+            raise BulkEntriesRefusedError(operation, failures)
         if all(is_unavailable_status(status) for status in statuses):
             raise BulkBackendUnavailableError(operation, failures)
         raise BulkOperationError(operation, failures)
