@@ -712,7 +712,9 @@ def _markdown(data: dict[str, Any]) -> str:
             "through its `embedding_func` hook; one fresh cache per pair: `put(a)`, `get(b)`). "
             "Its default `similarity_threshold` 0.8 is compared with `SearchDistanceEvaluation`'s "
             "score, `4 - squared L2 distance` (clipped to 0..4), against `0.8 * 4 = 3.2`: on unit "
-            "vectors that is cosine >= 0.6; on unnormalised vectors it depends on their lengths."
+            "vectors that is cosine >= 0.6, and GPTCache's data manager normalises every vector "
+            "before storing or searching (`normalize` in `gptcache/manager/data_manager.py`), so "
+            "the two runs below (WordLlama's raw vectors, and vectors normalised by us) must agree."
         )
         add("")
         add(HEADER.replace("threshold", "run", 1))
