@@ -28,6 +28,7 @@ from ..domain.errors import (
     CacheError,
     ConfigurationError,
 )
+from .calibrate import add_calibrate_command
 from .operations import KINDS, IndexNotFoundError, IndexTarget, kind_of_line
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNAVAILABLE, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
@@ -492,6 +493,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("-i", "--input", help="file (default: standard input)")
     imp.add_argument("--batch-size", type=_positive_int, default=500)
     _progress_flags(imp)
+
+    add_calibrate_command(sub)
     return parser
 
 
