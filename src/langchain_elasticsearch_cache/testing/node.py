@@ -93,7 +93,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_VERSION = "8.19.7"
+DEFAULT_VERSION = "8.19.9"
 """The Elasticsearch version started when none is asked for."""
 
 MAVEN_COORDINATES = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:{version}:zip"
