@@ -6,7 +6,7 @@ Where the node comes from, first match wins:
 2. A Docker engine answers: testcontainers' ``ElasticSearchContainer``
    (image ``docker.elastic.co/elasticsearch/elasticsearch:$LECACHE_ES_VERSION``).
 3. Otherwise :class:`LocalElasticsearchNode` runs the Maven Central distribution of
-   ``$LECACHE_ES_VERSION`` (default 8.19.7) and removes its data at the end of the session.
+   ``$LECACHE_ES_VERSION`` (default 8.19.9) and removes its data at the end of the session.
 
 When none can be had, tests that need a node are skipped, or fail when ``CI=true``.
 Only tests that request one of these fixtures start a node, so unit tests stay fast.
@@ -25,6 +25,7 @@ import warnings
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, NoReturn
 
+import elasticsearch
 import pytest
 from elasticsearch import AsyncElasticsearch, Elasticsearch
 from hypothesis import settings
@@ -208,8 +209,39 @@ def delete_everything_named(client: Elasticsearch, pattern: str) -> None:
         client.indices.delete_index_template(name=pattern)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that uses the node, so ``-m elasticsearch`` selects exactly them."""
+CLIENT_MAJOR = int(elasticsearch.__versionstr__.split(".", 1)[0])
+_NEEDS_CLIENT_9 = "client9_against_es8"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that uses the node, so ``-m elasticsearch`` selects exactly them.
+
+    Tests marked ``client9_against_es8`` prove what a user of elasticsearch-py 9 sees
+    against an Elasticsearch 8 server: with another client installed they cannot run, so
+    they are deselected (reported at the end of the run, never counted as passed or
+    skipped); row 2 of ``scripts/test.sh`` installs client 9 and selects them.
+    """
     for item in items:
         if "es_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.elasticsearch)
+    if CLIENT_MAJOR == 9:
+        return
+    kept = [item for item in items if item.get_closest_marker(_NEEDS_CLIENT_9) is None]
+    deselected = [item for item in items if item.get_closest_marker(_NEEDS_CLIENT_9)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+        config.stash[_DESELECTED_FOR_CLIENT] = len(deselected)
+
+
+_DESELECTED_FOR_CLIENT = pytest.StashKey[int]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    count = config.stash.get(_DESELECTED_FOR_CLIENT, 0)
+    if count:
+        terminalreporter.write_line(
+            f"deselected {count} test(s) marked {_NEEDS_CLIENT_9}: they need elasticsearch-py "
+            f"9 and this environment has {elasticsearch.__versionstr__} (row 2 of "
+            "scripts/test.sh runs them)"
+        )

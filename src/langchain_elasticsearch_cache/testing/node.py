@@ -72,7 +72,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_VERSION = "8.19.7"
+DEFAULT_VERSION = "8.19.9"
 """The Elasticsearch version started when none is asked for."""
 
 # Settings every node gets. Checked against the integ-test zip of 8.19.7, 9.1.0 and 9.2.0:

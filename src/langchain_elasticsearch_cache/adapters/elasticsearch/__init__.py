@@ -3,6 +3,7 @@ factories, mappings and error translation."""
 
 from ._async.repository import AsyncElasticsearchRepository
 from ._sync.repository import ElasticsearchRepository
+from .checked import ConnectionCheckedRepository
 from .client import (
     USER_AGENT,
     check_connection,
@@ -27,6 +28,7 @@ __all__ = [
     "USER_AGENT",
     "AsyncElasticsearchRepository",
     "BulkBackendUnavailableError",
+    "ConnectionCheckedRepository",
     "ElasticsearchRepository",
     "RecordKind",
     "check_connection",

@@ -17,7 +17,7 @@ from elastic_transport.client_utils import parse_cloud_id
 from elasticsearch import ApiError, AsyncElasticsearch, Elasticsearch
 
 from ...domain.errors import ConfigurationError
-from .errors import CLIENT_ERRORS, redact_url, translate_error
+from .errors import CLIENT_ERRORS, mark_built_from_settings, redact_url, translate_error
 
 __all__ = [
     "DEFAULT_RETRY_ON_STATUS",
@@ -160,7 +160,10 @@ def _construction_error(exc: Exception, url: str | None) -> ConfigurationError:
 
 
 def _with_user_agent(client: Any, user_agent: str | None) -> Any:
-    return client.options(headers={"User-Agent": user_agent or USER_AGENT})
+    configured = client.options(headers={"User-Agent": user_agent or USER_AGENT})
+    # its errors then name es_url / es_cloud_id, the options it was built from
+    mark_built_from_settings(configured)
+    return configured
 
 
 def create_elasticsearch_client(
@@ -183,10 +186,11 @@ def create_elasticsearch_client(
 ) -> Elasticsearch:
     """A synchronous client, checked once with ``info()`` before it is returned.
 
-    Raises ``ConfigurationError`` for impossible parameters, ``BackendUnavailableError``
-    when the cluster cannot be reached and ``BackendError`` when it refuses the
-    credentials. ``check=False`` skips the ``info()`` call (the client is then built
-    without contacting the cluster, as the asynchronous factory does).
+    Raises ``ConfigurationError`` for impossible parameters or a server whose major version
+    this client cannot talk to (elasticsearch-py 9 and Elasticsearch 8),
+    ``BackendUnavailableError`` when the cluster cannot be reached and ``BackendError``
+    when it refuses the credentials. ``check=False`` skips the ``info()`` call (the client
+    is then built without contacting the cluster, as the asynchronous factory does).
     """
     connection = _connection_params(
         url=url,
@@ -240,8 +244,8 @@ def create_async_elasticsearch_client(
     retry_on_status: Collection[int] | None = DEFAULT_RETRY_ON_STATUS,
 ) -> AsyncElasticsearch:
     """An asynchronous client. It is not contacted here (this is not a coroutine): await
-    :func:`check_connection` for the same check the synchronous factory makes; the
-    repository does so on its first operation when it owns the client."""
+    :func:`check_connection` for the same check the synchronous factory makes (the async
+    cache classes do, once, at their first call: :class:`ConnectionCheckedRepository`)."""
     connection = _connection_params(
         url=url,
         cloud_id=cloud_id,
@@ -266,8 +270,10 @@ def create_async_elasticsearch_client(
 
 
 async def check_connection(client: AsyncElasticsearch) -> None:
-    """One ``info()`` call: ``BackendUnavailableError`` if the cluster cannot be reached,
-    ``BackendError`` if it refuses the credentials or is not Elasticsearch."""
+    """One ``info()`` call, the check the synchronous factory makes:
+    ``BackendUnavailableError`` if the cluster cannot be reached, ``AuthenticationError``
+    if it refuses the credentials, ``ConfigurationError`` if it refuses this client's
+    major version, ``BackendError`` if it is not Elasticsearch."""
     try:
         await client.info()
     except ApiError as exc:

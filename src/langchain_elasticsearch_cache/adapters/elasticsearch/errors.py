@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import re
 import ssl
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+import attrs
+import elasticsearch
 from elastic_transport import (
     ConnectionError as TransportConnectionError,
 )
@@ -36,6 +39,7 @@ from ...domain.errors import (
     BackendUnavailableError,
     BulkOperationError,
     CacheError,
+    ConfigurationError,
     EntryRefusedError,
     TlsVerificationError,
 )
@@ -49,6 +53,7 @@ __all__ = [
     "is_unavailable_status",
     "refused_entry_error",
     "refused_entry_reason",
+    "mark_built_from_settings",
     "redact_url",
     "translate_error",
     "translated",
@@ -80,6 +85,45 @@ class BulkEntriesRefusedError(BulkOperationError, EntryRefusedError):
     def __init__(self, operation: str, failures: Mapping[str, str]) -> None:
         BulkOperationError.__init__(self, operation, failures)
         self.keys = tuple(self.failures)
+
+
+# Clients this library built from es_url / es_cloud_id (and credentials). An error met
+# through any other client (one the user passed as ``client=``) must not tell the user to
+# check options they never gave: it points at the client instead.
+_BUILT_FROM_SETTINGS: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def mark_built_from_settings(client: Any) -> None:
+    """Remember that ``client`` was built from the cache's es_url / es_cloud_id options."""
+    _BUILT_FROM_SETTINGS.add(client)
+
+
+@attrs.frozen
+class _Advice:
+    """How to name, in a fix, the settings behind a client."""
+
+    hosts: str
+    credentials: str
+    tls: str
+
+
+_FROM_SETTINGS = _Advice(
+    hosts="es_url / es_cloud_id",
+    credentials="es_api_key, or es_user and es_password",
+    tls="ca_certs, verify_certs or ssl_assert_fingerprint, and https:// in es_url",
+)
+_FROM_GIVEN_CLIENT = _Advice(
+    hosts="the hosts of the client you passed (client=)",
+    credentials="the api_key or basic_auth of the client you passed (client=)",
+    tls="the TLS options (ca_certs, verify_certs, ssl_assert_fingerprint) and the https:// "
+    "hosts of the client you passed (client=)",
+)
+
+
+def _advice(client: Any) -> _Advice:
+    if client is None or client in _BUILT_FROM_SETTINGS:
+        return _FROM_SETTINGS
+    return _FROM_GIVEN_CLIENT
 
 
 def redact_url(url: str) -> str:
@@ -181,7 +225,9 @@ def _ssl_errors(exc: BaseException) -> Iterator[ssl.SSLError]:
 _VERIFY_FAILED = re.compile(r"certificate verify failed: ([^()\]'\"]+)")
 
 
-def _tls_error(exc: Exception, action: str, hosts: str) -> TlsVerificationError:
+def _tls_error(
+    exc: Exception, action: str, hosts: str, advice_for: _Advice
+) -> TlsVerificationError:
     """What went wrong in the handshake, in OpenSSL's words, and what to change."""
     reason = None
     for error in _ssl_errors(exc):
@@ -199,8 +245,9 @@ def _tls_error(exc: Exception, action: str, hosts: str) -> TlsVerificationError:
     if reason is None:
         reason = _shorten(str(exc)).lower()
     if "certificate verify failed" in reason and "hostname mismatch" in reason.lower():
+        where = "es_url" if advice_for is _FROM_SETTINGS else "the client's hosts"
         advice = (
-            "the certificate does not name the host in es_url: connect with a host name "
+            f"the certificate does not name the host in {where}: connect with a host name "
             "(or IP) the certificate lists, or have it re-issued with that name"
         )
     elif "certificate verify failed" in reason:
@@ -211,9 +258,10 @@ def _tls_error(exc: Exception, action: str, hosts: str) -> TlsVerificationError:
             "only)"
         )
     elif "wrong version number" in reason or "record layer failure" in reason:
-        advice = "the server does not speak TLS on that port: use http:// in es_url"
+        where = "es_url" if advice_for is _FROM_SETTINGS else "the client's hosts"
+        advice = f"the server does not speak TLS on that port: use http:// in {where}"
     else:
-        advice = "check ca_certs, verify_certs or ssl_assert_fingerprint, and https:// in es_url"
+        advice = f"check {advice_for.tls}"
     return TlsVerificationError(
         f"{action}: TLS connection to {hosts} failed ({redact_url(reason)}); {advice}"
     )
@@ -233,18 +281,77 @@ def _authentication_reason(exc: ApiError) -> str:
     return reason
 
 
-def _api_error(exc: ApiError, action: str, hosts: str) -> CacheError:
+# "Accept version must be either version 8 or 7, but found 9": what a server answers a
+# client of a newer major version (elasticsearch-py 9 asks for ``compatible-with=9``)
+_VERSIONS_ACCEPTED = re.compile(r"accept version must be either version (\d+) or \d+", re.I)
+
+
+def _client_version() -> str:
+    return str(getattr(elasticsearch, "__versionstr__", "unknown"))
+
+
+def _refused_client_version(exc: ApiError, kind: str | None) -> bool:
+    """Whether the server refused the client's ``compatible-with`` media type.
+
+    The error type says so when there is a body. A ``HEAD`` request (``indices.exists``,
+    the first request a cache makes) gets no body; the sign left is the answer's content
+    type: a server that understood the client's media type answers in it
+    (``...;compatible-with=N``), one that refused it falls back to plain JSON.
+    """
+    if kind == "media_type_header_exception":
+        return True
+    if exc.status_code != 400 or exc.body:
+        return False
+    headers = getattr(getattr(exc, "meta", None), "headers", None) or {}
+    content_type = next(
+        (str(value) for name, value in headers.items() if name.lower() == "content-type"), ""
+    )
+    return bool(content_type) and "compatible-with" not in content_type.lower()
+
+
+def _version_mismatch(exc: ApiError, action: str, hosts: str) -> ConfigurationError:
+    """The client speaks a newer major version than the server accepts."""
+    client = _client_version()
+    client_major = client.split(".", 1)[0]
+    found = _VERSIONS_ACCEPTED.search(str(exc.body))
+    server_major = int(found.group(1)) if found else None
+    if server_major is None:
+        server = f"an Elasticsearch older than {client_major}.x"
+    else:
+        server = f"Elasticsearch {server_major}.x"
+    if server_major in (None, 8):
+        fix = (
+            "install the 8.x client, which talks to Elasticsearch 8 and 9: "
+            'pip install "elasticsearch>=8.13,<9"'
+        )
+    elif server_major < 8:
+        fix = "this library needs Elasticsearch 8.x or 9.x: upgrade the cluster"
+    else:
+        fix = (
+            f"install the client of the server's major version: "
+            f'pip install "elasticsearch>={server_major}.0,<{server_major + 1}"'
+        )
+    return ConfigurationError(
+        f"{action}: elasticsearch-py {client} cannot talk to the server at {hosts}, which is "
+        f"{server}: it refuses every request of a {client_major}.x client (HTTP 400 "
+        f"media_type_header_exception); {fix}"
+    )
+
+
+def _api_error(exc: ApiError, action: str, hosts: str, advice: _Advice) -> CacheError:
     status = exc.status_code
     kind, reason = error_type_and_reason(exc)
     if isinstance(exc, UnsupportedProductError):
         return BackendError(
             f"{action}: the server at {hosts} does not identify itself as Elasticsearch; "
-            "check es_url / es_cloud_id"
+            f"check {advice.hosts}"
         )
+    if _refused_client_version(exc, kind):
+        return _version_mismatch(exc, action, hosts)
     if status == 401:
         return AuthenticationError(
             f"{action}: authentication failed at {hosts} ({_authentication_reason(exc)}): "
-            "check es_api_key, or es_user and es_password"
+            f"check {advice.credentials}"
         )
     if status == 403:
         return AuthenticationError(
@@ -357,19 +464,20 @@ def translate_error(exc: Exception, action: str, *, client: Any = None) -> Cache
     if isinstance(exc, CacheError):
         return exc
     hosts = describe_hosts(client) if client is not None else "Elasticsearch"
+    advice = _advice(client)
     if isinstance(exc, ApiError):
-        return _api_error(exc, action, hosts)
+        return _api_error(exc, action, hosts, advice)
     if isinstance(exc, ConnectionTimeout):
         return BackendUnavailableError(
             f"{action}: Elasticsearch at {hosts} did not answer in time; retry later, or "
             "raise request_timeout if the cluster is merely slow"
         )
     if isinstance(exc, TlsError):
-        return _tls_error(exc, action, hosts)
+        return _tls_error(exc, action, hosts, advice)
     if isinstance(exc, TransportConnectionError):
         return BackendUnavailableError(
             f"{action}: cannot reach Elasticsearch at {hosts} ({_connection_problem(exc)}); "
-            "check es_url / es_cloud_id and that the cluster is running"
+            f"check {advice.hosts} and that the cluster is running"
         )
     if isinstance(exc, SerializationError):
         return BackendError(f"{action}: a request or response could not be (de)serialised")

@@ -24,6 +24,7 @@ from ...adapters.elasticsearch import (
     EMBEDDING_RECORDS,
     LLM_RECORDS,
     AsyncElasticsearchRepository,
+    ConnectionCheckedRepository,
     ElasticsearchRepository,
     RecordKind,
     create_async_elasticsearch_client,
@@ -55,6 +56,21 @@ _NEED_CONNECTION = (
 )
 
 
+# the constructor parameter behind each _Connection field, in field order
+_OPTION_NAMES = (
+    "es_url",
+    "es_cloud_id",
+    "es_user",
+    "es_api_key",
+    "es_password",
+    "es_params",
+    "ca_certs",
+    "verify_certs",
+    "request_timeout",
+    "max_retries",
+)
+
+
 @attrs.frozen(repr=False)
 class _Connection:
     """How to reach Elasticsearch when no client is given. Never printed."""
@@ -72,6 +88,27 @@ class _Connection:
 
     def __repr__(self) -> str:
         return "_Connection(...)"
+
+    def given(self) -> list[str]:
+        """The names of the options that were set (not None), as the constructor spells them."""
+        return [
+            name
+            for name, value in zip(_OPTION_NAMES, attrs.astuple(self, recurse=False), strict=True)
+            if value is not None
+        ]
+
+    def refuse_with_client(self) -> None:
+        """A ready ``client`` ignores every connection option: refuse them, rather than
+        silently connect somewhere (or as someone) the caller did not ask for."""
+        given = self.given()
+        if given:
+            raise ConfigurationError(
+                f"client= is given together with {', '.join(given)}: a ready client already "
+                "knows where and how to connect, so these would be ignored; pass either "
+                "client= or the connection options (es_url or es_cloud_id, credentials, TLS, "
+                "timeouts), not both (a given client's timeout and retries are set on it: "
+                "client.options(request_timeout=..., max_retries=...))"
+            )
 
     def factory_kwargs(self) -> dict[str, Any]:
         if self.url is None and self.cloud_id is None:
@@ -100,6 +137,8 @@ def _sync_repository(
     fail_open: bool = False,
 ) -> ElasticsearchRepository[R]:
     validate_index_name(index_name)
+    if client is not None:
+        connection.refuse_with_client()
     if fail_open:
         quiet_during_fail_open_calls(*_CLIENT_LOGGERS)
     owns = client is None
@@ -147,18 +186,28 @@ def _async_repository(
     fail_open: bool = False,
 ) -> AsyncElasticsearchRepository[R]:
     validate_index_name(index_name)
+    if client is not None:
+        connection.refuse_with_client()
     if fail_open:
         quiet_during_fail_open_calls(*_CLIENT_LOGGERS)
-    owns = client is None
-    if client is None:
-        client = create_async_elasticsearch_client(**connection.factory_kwargs())
-    return AsyncElasticsearchRepository(
-        client,
+    if client is not None:
+        # the caller's client, used as it is (as the synchronous classes do)
+        return AsyncElasticsearchRepository(
+            client,
+            index_name,
+            kind,
+            refresh=refresh,
+            maximum_duplicates_allowed=maximum_duplicates_allowed,
+        )
+    # a constructor cannot await: the check the synchronous classes make here is made
+    # once, at the first call (same errors; with fail_open an outage is a miss)
+    return ConnectionCheckedRepository(
+        create_async_elasticsearch_client(**connection.factory_kwargs()),
         index_name,
         kind,
         refresh=refresh,
         maximum_duplicates_allowed=maximum_duplicates_allowed,
-        owns_client=owns,
+        owns_client=True,
     )
 
 
