@@ -2,7 +2,9 @@
 factories, mappings and error translation."""
 
 from ._async.repository import AsyncElasticsearchRepository
+from ._async.vector_repository import AsyncElasticsearchVectorRepository
 from ._sync.repository import ElasticsearchRepository
+from ._sync.vector_repository import ElasticsearchVectorRepository
 from .client import (
     USER_AGENT,
     check_connection,
@@ -15,6 +17,8 @@ from .mappings import (
     EMBEDDING_RECORDS,
     LLM_PROPERTIES,
     LLM_RECORDS,
+    SEMANTIC_PROPERTIES,
+    SEMANTIC_RECORDS,
     RecordKind,
     validate_index_name,
 )
@@ -24,10 +28,14 @@ __all__ = [
     "EMBEDDING_RECORDS",
     "LLM_PROPERTIES",
     "LLM_RECORDS",
+    "SEMANTIC_PROPERTIES",
+    "SEMANTIC_RECORDS",
     "USER_AGENT",
     "AsyncElasticsearchRepository",
+    "AsyncElasticsearchVectorRepository",
     "BulkBackendUnavailableError",
     "ElasticsearchRepository",
+    "ElasticsearchVectorRepository",
     "RecordKind",
     "check_connection",
     "create_async_elasticsearch_client",

@@ -22,6 +22,11 @@ from ...domain.entries import (
 )
 from ...domain.errors import InvalidIndexNameError
 from ...domain.ports import R
+from ...domain.semantic_records import (
+    SemanticRecord,
+    semantic_record_from_document,
+    semantic_record_to_document,
+)
 
 __all__ = [
     "EMBEDDING_PROPERTIES",
@@ -29,6 +34,9 @@ __all__ = [
     "LLM_PROPERTIES",
     "LLM_RECORDS",
     "MAX_ID_BYTES",
+    "PROMPT_VECTOR_INDEX_OPTIONS",
+    "SEMANTIC_PROPERTIES",
+    "SEMANTIC_RECORDS",
     "RecordKind",
     "validate_index_name",
 ]
@@ -49,6 +57,31 @@ EMBEDDING_PROPERTIES: Mapping[str, Any] = {
     "namespace": {"type": "keyword"},
 }
 
+#: The HNSW variant of the prompt vectors, chosen by benchmark (``benchmarks/semantic.py``,
+#: results in ``benchmarks/RESULTS.md``): float ``hnsw``, not the quantized ``int8_hnsw``
+#: default. Its scores are exact cosines, so ``similarity_threshold`` means what it says
+#: (a quantized score can put an entry on the wrong side of the threshold), and its
+#: recall at the threshold is the best of the variants. It costs 4 bytes per dimension of
+#: heap/page cache instead of 1, which a cache of up to a few million prompts can afford.
+PROMPT_VECTOR_INDEX_OPTIONS: Mapping[str, Any] = {"type": "hnsw", "m": 16, "ef_construction": 100}
+
+#: The semantic cache's fields: the LLM cache's (so exact-key lookups read them the same
+#: way) plus the prompt vector and the hashes a kNN search is filtered on. The vector has
+#: no ``dims``: Elasticsearch takes them from the first document indexed (checked on 8.19
+#: and 9.2), so the index can be created before the embedding model was ever called.
+SEMANTIC_PROPERTIES: Mapping[str, Any] = {
+    **LLM_PROPERTIES,
+    "prompt_vector": {
+        "type": "dense_vector",
+        "index": True,
+        "similarity": "cosine",
+        "index_options": dict(PROMPT_VECTOR_INDEX_OPTIONS),
+    },
+    "llm_string_hash": {"type": "keyword"},
+    "context_hash": {"type": "keyword"},
+    "prompt_text": {"type": "text", "index": False},
+}
+
 #: Elasticsearch refuses document ids longer than this many UTF-8 bytes.
 MAX_ID_BYTES = 512
 
@@ -65,6 +98,11 @@ class RecordKind(Generic[R]):
     properties: Mapping[str, Any]
     to_document: Callable[[R], dict[str, Any]]
     from_document: Callable[[str, Any], R | None]
+    #: fields a search asks for with its ``fields`` option instead of ``_source``, and
+    #: puts back into the source (see :meth:`source_of`): Elasticsearch 9 leaves dense
+    #: vectors out of ``_source`` by default (``index.mapping.exclude_source_vectors``),
+    #: and ``fields`` returns them on 8.x and 9.x alike, with either client
+    fetched_fields: tuple[str, ...] = ()
 
     @property
     def mappings(self) -> dict[str, Any]:
@@ -73,8 +111,26 @@ class RecordKind(Generic[R]):
 
     @property
     def source_fields(self) -> list[str]:
-        """The ``_source`` fields a lookup fetches: every mapped field, nothing else."""
-        return list(self.properties)
+        """The ``_source`` fields a search fetches: every mapped field but the
+        :attr:`fetched_fields`."""
+        return [name for name in self.properties if name not in self.fetched_fields]
+
+    def source_of(self, hit: Mapping[str, Any]) -> Any:
+        """A search hit's ``_source``, with the :attr:`fetched_fields` it returned put back.
+
+        The ``fields`` option returns every value as a list; a dense vector comes back
+        as its flat list of numbers. Anything malformed is left for ``from_document``
+        to reject.
+        """
+        source = hit.get("_source")
+        fields = hit.get("fields")
+        if not isinstance(source, Mapping) or not isinstance(fields, Mapping):
+            return source
+        merged = dict(source)
+        for name in self.fetched_fields:
+            if name in fields:
+                merged[name] = fields[name]
+        return merged
 
 
 LLM_RECORDS: RecordKind[LlmRecord] = RecordKind(
@@ -89,6 +145,14 @@ EMBEDDING_RECORDS: RecordKind[EmbeddingRecord] = RecordKind(
     properties=EMBEDDING_PROPERTIES,
     to_document=embedding_record_to_document,
     from_document=embedding_record_from_document,
+)
+
+SEMANTIC_RECORDS: RecordKind[SemanticRecord] = RecordKind(
+    name="semantic",
+    properties=SEMANTIC_PROPERTIES,
+    to_document=semantic_record_to_document,
+    from_document=semantic_record_from_document,
+    fetched_fields=("prompt_vector",),
 )
 
 
