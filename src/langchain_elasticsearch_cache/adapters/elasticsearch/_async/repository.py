@@ -215,9 +215,7 @@ class AsyncElasticsearchRepository(Generic[R]):
         indices = self._client.indices
         for _ in range(2):
             if await indices.exists_alias(name=self._index_name):
-                await indices.put_mapping(
-                    index=self._index_name, properties=self._kind.mappings["properties"]
-                )
+                await self._put_alias_mapping()
                 return True
             if await indices.exists(index=self._index_name):
                 await self._wait_until_searchable()
@@ -239,6 +237,13 @@ class AsyncElasticsearchRepository(Generic[R]):
         raise BackendError(
             f"cannot tell whether {self._index_name!r} is an index or an alias: it changed "
             "while the cache was creating it; retry"
+        )
+
+    async def _put_alias_mapping(self) -> None:
+        """Put the kind's mapping on every index behind the alias (fields already mapped
+        the same way are left as they are)."""
+        await self._client.indices.put_mapping(
+            index=self._index_name, properties=self._kind.mappings["properties"]
         )
 
     async def _wait_until_searchable(self) -> None:

@@ -217,9 +217,7 @@ class ElasticsearchRepository(Generic[R]):
         indices = self._client.indices
         for _ in range(2):
             if indices.exists_alias(name=self._index_name):
-                indices.put_mapping(
-                    index=self._index_name, properties=self._kind.mappings["properties"]
-                )
+                self._put_alias_mapping()
                 return True
             if indices.exists(index=self._index_name):
                 self._wait_until_searchable()
@@ -241,6 +239,13 @@ class ElasticsearchRepository(Generic[R]):
         raise BackendError(
             f"cannot tell whether {self._index_name!r} is an index or an alias: it changed "
             "while the cache was creating it; retry"
+        )
+
+    def _put_alias_mapping(self) -> None:
+        """Put the kind's mapping on every index behind the alias (fields already mapped
+        the same way are left as they are)."""
+        self._client.indices.put_mapping(
+            index=self._index_name, properties=self._kind.mappings["properties"]
         )
 
     def _wait_until_searchable(self) -> None:

@@ -8,7 +8,8 @@ from it by ``scripts/run_unasync.py``. Edit the async file only.
 Exact-key lookups, writes, ``scan``, ``clear`` and the rest are the exact cache's
 (:class:`AsyncElasticsearchRepository` with ``SEMANTIC_RECORDS``). What is added, and why:
 
-* ``nearest`` is ONE search request with a ``knn`` clause. Its ``filter`` (same
+* ``nearest`` is ONE search request with a ``knn`` clause (behind an alias, a second one
+  only when older copies of keys crowded out the newest ones). Its ``filter`` (same
   ``llm_string_hash``, same ``context_hash``, timestamp not before ``not_before``) is
   applied *inside* the approximate search, so the ``k`` results all match: a nearer entry
   of another model, another conversation or an expired one never takes a valid entry's
@@ -128,6 +129,17 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
             )
         self._num_candidates = num_candidates
         self._dims: int | None = None
+
+    def _put_alias_mapping(self) -> None:
+        """Put the mapping index by index: where ``prompt_vector`` is mapped already, its
+        ``dims`` are set, and the dims-less mapping would be refused as a change."""
+        answer = self._client.indices.get_mapping(index=self._index_name)
+        for index, body in sorted(answer.body.items()):
+            present = body.get("mappings", {}).get("properties", {})
+            properties = self._kind.mappings["properties"]
+            if _VECTOR_FIELD in present:
+                del properties[_VECTOR_FIELD]
+            self._client.indices.put_mapping(index=index, properties=properties)
 
     # -- dimensions ---------------------------------------------------------------
 
@@ -271,37 +283,51 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
         with self._translated("nearest"):
             is_alias = self._ensure_index()
             indices = self._concrete_indices() if is_alias else (self._index_name,)
-            # behind an alias a key may have a copy in every index: ask for enough
-            # results that dropping the older copies still leaves k
+            # behind an alias a key may have a copy in every index: ask for enough results
+            # that dropping the older copies still leaves k; if older copies crowded the
+            # answer anyway, ask again for more (only then is there a second request)
             k = min(_MAX_K, query.k * len(indices))
-            try:
-                answer = self._client.search(
-                    index=self._index_name,
-                    knn=self._knn_clause(query, k),
-                    size=k,
-                    source_excludes=[_VECTOR_FIELD],
-                    track_total_hits=False,
-                    filter_path="hits.hits._index,hits.hits._id,hits.hits._score,hits.hits._source",
-                )
-            except ApiError as exc:
-                kind, _ = error_type_and_reason(exc)
-                if isinstance(exc, NotFoundError) and kind == _INDEX_MISSING:
-                    self._forget_indices(index_missing=True)
-                    self._dims = None
+            while True:
+                hits = self._search(query, k)
+                if hits is None:
                     return []
-                mismatch = self._mismatch_error(exc, what="the query vector")
-                if mismatch is not None:
-                    raise mismatch from exc
-                raise
-            hits: list[dict[str, Any]] = answer.body.get("hits", {}).get("hits", [])
-            if len(indices) > 1 and hits:
+                if len(indices) < 2 or not hits:
+                    break
+                found = len(hits)
                 newest = self._newest_copies(list(dict.fromkeys(h["_id"] for h in hits)))
                 hits = [
                     hit
                     for hit in hits
                     if hit["_id"] in newest and newest[hit["_id"]][1] == hit["_index"]
                 ]
+                if len(hits) >= query.k or found < k or k >= _MAX_K:
+                    break
+                k = min(_MAX_K, k * 4)
         return self._candidates(query, hits)
+
+    def _search(self, query: VectorQuery, k: int) -> list[dict[str, Any]] | None:
+        """The hits of one kNN search; ``None`` when the index is gone."""
+        try:
+            answer = self._client.search(
+                index=self._index_name,
+                knn=self._knn_clause(query, k),
+                size=k,
+                source_excludes=[_VECTOR_FIELD],
+                track_total_hits=False,
+                filter_path="hits.hits._index,hits.hits._id,hits.hits._score,hits.hits._source",
+            )
+        except ApiError as exc:
+            kind, _ = error_type_and_reason(exc)
+            if isinstance(exc, NotFoundError) and kind == _INDEX_MISSING:
+                self._forget_indices(index_missing=True)
+                self._dims = None
+                return None
+            mismatch = self._mismatch_error(exc, what="the query vector")
+            if mismatch is not None:
+                raise mismatch from exc
+            raise
+        hits: list[dict[str, Any]] = answer.body.get("hits", {}).get("hits", [])
+        return hits
 
     def _candidates(
         self, query: VectorQuery, hits: list[dict[str, Any]]
