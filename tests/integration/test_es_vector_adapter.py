@@ -280,9 +280,7 @@ def test_expired_neighbours_do_not_hide_live_ones(make_repo: Factory, index_name
 def test_not_before_is_exact_below_the_millisecond(make_repo: Factory, index_name: str) -> None:
     repo = make_repo(index_name, refresh="wait_for")
     repo.put(entry("at", unit(0), timestamp=T0 + timedelta(microseconds=400)))
-    assert keys(repo.nearest(query(unit(0), not_before=T0 + timedelta(microseconds=300)))) == [
-        "at"
-    ]
+    assert keys(repo.nearest(query(unit(0), not_before=T0 + timedelta(microseconds=300)))) == ["at"]
     # same millisecond, but the entry is not after the cutoff: filtered afterwards
     assert repo.nearest(query(unit(0), not_before=T0 + timedelta(microseconds=400))) == []
     assert repo.nearest(query(unit(0), not_before=T0 + timedelta(microseconds=900))) == []
@@ -343,9 +341,7 @@ def test_corrupt_candidates_are_skipped_for_the_next(
     for key, document in hostile.items():
         es_client.index(index=index_name, id=key, document=document)
     # a hash stored as a number is coerced to a keyword: it matches a query for "123"
-    es_client.index(
-        index=index_name, id="model-number", document={**good, "llm_string_hash": 123}
-    )
+    es_client.index(index=index_name, id="model-number", document={**good, "llm_string_hash": 123})
     es_client.indices.refresh(index=index_name)
 
     found = repo.nearest(query(unit(0), min_similarity=0.5, k=len(hostile) + 1))
