@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import os
 import random
 import sys
@@ -167,6 +168,9 @@ def _wordllama() -> Any | None:
         from wordllama import WordLlama
     except ImportError:
         return None
+    # importing wordllama calls logging.basicConfig(level=INFO): every request would be
+    # logged, a cost the timed contenders must not pay
+    logging.getLogger().setLevel(logging.WARNING)
     return WordLlama.load(cache_dir=Path(wordllama.__file__).parent, disable_download=True)
 
 
