@@ -309,6 +309,7 @@ def test_min_similarity_is_the_raw_cosine_and_results_come_most_similar_first(
         for candidate in found:
             assert candidate.similarity == pytest.approx(exact[candidate.record.key], abs=1e-5)
             assert candidate.similarity >= threshold
+            assert candidate.record.vector is None  # not sent back: a candidate needs none
     # k bounds the answer, and the k best are the k most similar
     best = sorted(exact, key=lambda key: -exact[key])[:3]
     assert keys(repo.nearest(query(probe, min_similarity=-1.0, k=3))) == best
