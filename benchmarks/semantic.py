@@ -4,7 +4,9 @@ Two questions, on a real node (``--es-url`` / ``$ES_URL``, else a local node sta
 
 1. **Which HNSW variant** should ``prompt_vector`` use? For each of ``hnsw`` (float),
    ``int8_hnsw`` (the dense_vector default), ``int4_hnsw`` and ``bbq_hnsw`` (dims >= 64),
-   the same entries are indexed and the same queries asked the way the cache asks them:
+   the same entries are indexed (with the adapter's index settings: on 9.1+ the
+   ``fanout`` filter heuristic instead of ACORN) and the same queries asked the way the
+   cache asks them:
    a kNN search filtered to one ``llm_string_hash`` and given the threshold as
    ``similarity``, ``k`` results, ``num_candidates`` as the adapter sets it. The truth is
    exact search: brute-force cosine in numpy over the same entries, filtered the same
@@ -44,9 +46,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from elasticsearch import Elasticsearch, helpers
+from elasticsearch import BadRequestError, Elasticsearch, helpers
 
 from langchain_elasticsearch_cache.adapters.elasticsearch import (
+    SEMANTIC_INDEX_SETTINGS,
     SEMANTIC_PROPERTIES,
     ElasticsearchVectorRepository,
 )
@@ -218,9 +221,13 @@ def _mappings(variant: str) -> dict[str, Any]:
 def _load(client: Elasticsearch, index: str, variant: str, matrix: Any, models: Any) -> float:
     started = time.perf_counter()
     client.indices.delete(index=index, ignore_unavailable=True)
-    client.indices.create(
-        index=index, mappings=_mappings(variant), settings={"refresh_interval": "-1"}
-    )
+    settings: dict[str, Any] = {"refresh_interval": "-1", **SEMANTIC_INDEX_SETTINGS}
+    try:  # the settings the adapter creates its index with, where the node knows them
+        client.indices.create(index=index, mappings=_mappings(variant), settings=settings)
+    except BadRequestError:
+        client.indices.create(
+            index=index, mappings=_mappings(variant), settings={"refresh_interval": "-1"}
+        )
     now = datetime.now(timezone.utc).isoformat()
 
     def actions() -> Iterator[dict[str, Any]]:

@@ -22,6 +22,7 @@ from elasticsearch import AsyncElasticsearch, Elasticsearch
 
 from langchain_elasticsearch_cache.adapters.elasticsearch import (
     LLM_PROPERTIES,
+    SEMANTIC_INDEX_SETTINGS,
     SEMANTIC_PROPERTIES,
     SEMANTIC_RECORDS,
     AsyncElasticsearchVectorRepository,
@@ -187,6 +188,20 @@ def test_the_index_gets_the_semantic_mapping_and_dims_from_the_first_vector(
     assert vector_field["dims"] == 5
     assert repo.dimensions() == 5
     assert make_repo(index_name).dimensions() == 5  # a new repository reads the mapping
+
+
+def test_on_9_1_and_later_the_index_turns_the_acorn_filter_heuristic_off(
+    make_repo: Factory, es_client: Elasticsearch, index_name: str
+) -> None:
+    make_repo(index_name).dimensions()  # creates the index
+    settings = es_client.indices.get_settings(index=index_name, flat_settings=True)
+    heuristic = settings[index_name]["settings"].get("index.dense_vector.hnsw_filter_heuristic")
+    versions = {node["version"] for node in es_client.nodes.info()["nodes"].values()}
+    major, minor = (int(part) for part in min(versions).split(".")[:2])
+    if (major, minor) >= (9, 1):
+        assert heuristic == SEMANTIC_INDEX_SETTINGS["index.dense_vector.hnsw_filter_heuristic"]
+    else:
+        assert heuristic is None  # the node does not know the setting; created without
 
 
 def test_a_vector_of_another_length_is_a_configuration_error_naming_both(

@@ -35,6 +35,7 @@ __all__ = [
     "LLM_RECORDS",
     "MAX_ID_BYTES",
     "PROMPT_VECTOR_INDEX_OPTIONS",
+    "SEMANTIC_INDEX_SETTINGS",
     "SEMANTIC_PROPERTIES",
     "SEMANTIC_RECORDS",
     "RecordKind",
@@ -64,6 +65,13 @@ EMBEDDING_PROPERTIES: Mapping[str, Any] = {
 #: recall at the threshold is the best of the variants. It costs 4 bytes per dimension of
 #: heap/page cache instead of 1, which a cache of up to a few million prompts can afford.
 PROMPT_VECTOR_INDEX_OPTIONS: Mapping[str, Any] = {"type": "hnsw", "m": 16, "ef_construction": 100}
+
+#: Settings of an index the semantic cache creates. Elasticsearch 9.1+ searches a filtered
+#: HNSW graph with the ACORN heuristic by default; with the cache's filter (one model and
+#: context among several) it found only 88-89 % of the exact top entries at the
+#: threshold, "fanout" (the 8.x behaviour) all of them (benchmarks/RESULTS.md). Nodes
+#: before 9.1 do not know the setting: the index is then created without it.
+SEMANTIC_INDEX_SETTINGS: Mapping[str, Any] = {"index.dense_vector.hnsw_filter_heuristic": "fanout"}
 
 #: The semantic cache's fields: the LLM cache's (so exact-key lookups read them the same
 #: way) plus the prompt vector and the hashes a kNN search is filtered on. The vector has

@@ -221,7 +221,7 @@ class AsyncElasticsearchRepository(Generic[R]):
                 await self._wait_until_searchable()
                 return False
             try:
-                await indices.create(index=self._index_name, mappings=self._kind.mappings)
+                await self._create_index()
             except BadRequestError as exc:
                 kind, _ = error_type_and_reason(exc)
                 if kind == "resource_already_exists_exception":
@@ -238,6 +238,10 @@ class AsyncElasticsearchRepository(Generic[R]):
             f"cannot tell whether {self._index_name!r} is an index or an alias: it changed "
             "while the cache was creating it; retry"
         )
+
+    async def _create_index(self) -> None:
+        """Create the index with the kind's mapping (settings come from index templates)."""
+        await self._client.indices.create(index=self._index_name, mappings=self._kind.mappings)
 
     async def _put_alias_mapping(self) -> None:
         """Put the kind's mapping on every index behind the alias (fields already mapped

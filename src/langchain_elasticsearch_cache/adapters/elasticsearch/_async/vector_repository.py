@@ -33,12 +33,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
+from elasticsearch import ApiError, AsyncElasticsearch, BadRequestError, NotFoundError
 
 from ....domain.errors import BackendError, ConfigurationError
 from ....domain.semantic_records import SemanticCandidate, SemanticRecord, VectorQuery
 from ..errors import error_type_and_reason
-from ..mappings import SEMANTIC_RECORDS
+from ..mappings import SEMANTIC_INDEX_SETTINGS, SEMANTIC_RECORDS
 from .repository import AsyncElasticsearchRepository, _epoch_millis
 
 __all__ = ["DEFAULT_NUM_CANDIDATES", "AsyncElasticsearchVectorRepository"]
@@ -127,6 +127,21 @@ class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRe
             )
         self._num_candidates = num_candidates
         self._dims: int | None = None
+
+    async def _create_index(self) -> None:
+        """Create the index with ``SEMANTIC_INDEX_SETTINGS`` where the node knows them."""
+        try:
+            await self._client.indices.create(
+                index=self._index_name,
+                mappings=self._kind.mappings,
+                settings=dict(SEMANTIC_INDEX_SETTINGS),
+            )
+        except BadRequestError as exc:
+            _, reason = error_type_and_reason(exc)
+            if not any(name in reason for name in SEMANTIC_INDEX_SETTINGS):
+                raise
+            # a node before 9.1: no such setting, and no ACORN heuristic to turn off
+            await super()._create_index()
 
     async def _put_alias_mapping(self) -> None:
         """Put the mapping index by index: where ``prompt_vector`` is mapped already, its

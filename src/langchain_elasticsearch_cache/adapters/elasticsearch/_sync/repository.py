@@ -223,7 +223,7 @@ class ElasticsearchRepository(Generic[R]):
                 self._wait_until_searchable()
                 return False
             try:
-                indices.create(index=self._index_name, mappings=self._kind.mappings)
+                self._create_index()
             except BadRequestError as exc:
                 kind, _ = error_type_and_reason(exc)
                 if kind == "resource_already_exists_exception":
@@ -240,6 +240,10 @@ class ElasticsearchRepository(Generic[R]):
             f"cannot tell whether {self._index_name!r} is an index or an alias: it changed "
             "while the cache was creating it; retry"
         )
+
+    def _create_index(self) -> None:
+        """Create the index with the kind's mapping (settings come from index templates)."""
+        self._client.indices.create(index=self._index_name, mappings=self._kind.mappings)
 
     def _put_alias_mapping(self) -> None:
         """Put the kind's mapping on every index behind the alias (fields already mapped

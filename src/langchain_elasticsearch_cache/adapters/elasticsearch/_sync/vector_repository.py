@@ -35,12 +35,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from elasticsearch import ApiError, Elasticsearch, NotFoundError
+from elasticsearch import ApiError, BadRequestError, Elasticsearch, NotFoundError
 
 from ....domain.errors import BackendError, ConfigurationError
 from ....domain.semantic_records import SemanticCandidate, SemanticRecord, VectorQuery
 from ..errors import error_type_and_reason
-from ..mappings import SEMANTIC_RECORDS
+from ..mappings import SEMANTIC_INDEX_SETTINGS, SEMANTIC_RECORDS
 from .repository import ElasticsearchRepository, _epoch_millis
 
 __all__ = ["DEFAULT_NUM_CANDIDATES", "ElasticsearchVectorRepository"]
@@ -129,6 +129,21 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
             )
         self._num_candidates = num_candidates
         self._dims: int | None = None
+
+    def _create_index(self) -> None:
+        """Create the index with ``SEMANTIC_INDEX_SETTINGS`` where the node knows them."""
+        try:
+            self._client.indices.create(
+                index=self._index_name,
+                mappings=self._kind.mappings,
+                settings=dict(SEMANTIC_INDEX_SETTINGS),
+            )
+        except BadRequestError as exc:
+            _, reason = error_type_and_reason(exc)
+            if not any(name in reason for name in SEMANTIC_INDEX_SETTINGS):
+                raise
+            # a node before 9.1: no such setting, and no ACORN heuristic to turn off
+            super()._create_index()
 
     def _put_alias_mapping(self) -> None:
         """Put the mapping index by index: where ``prompt_vector`` is mapped already, its
