@@ -253,14 +253,15 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
             raise ConfigurationError(
                 f"min_similarity is a cosine similarity from -1 to 1, not {similarity!r}"
             )
+        fix = "; check the Embeddings object that made it"
         if not query.vector:
-            raise ConfigurationError("the query vector is empty")
+            raise ConfigurationError("the query vector is empty" + fix)
         if not all(math.isfinite(item) for item in query.vector):
-            raise ConfigurationError("the query vector contains NaN or infinity")
+            raise ConfigurationError("the query vector contains NaN or infinity" + fix)
         if not any(query.vector):
             raise ConfigurationError(
                 "the query vector is all zeros, which has no direction (cosine similarity "
-                "is undefined)"
+                "is undefined)" + fix
             )
         if query.not_before is not None and (
             not isinstance(query.not_before, datetime) or query.not_before.tzinfo is None
