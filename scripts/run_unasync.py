@@ -28,6 +28,7 @@ TARGET = PACKAGE / "_sync"
 REPLACEMENTS = {
     "AsyncElasticsearch": "Elasticsearch",
     "AsyncElasticsearchRepository": "ElasticsearchRepository",
+    "AsyncElasticsearchVectorRepository": "ElasticsearchVectorRepository",
     "AsyncRepository": "Repository",
     "async_streaming_bulk": "streaming_bulk",
     "async_bulk": "bulk",

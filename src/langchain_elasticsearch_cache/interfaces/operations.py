@@ -249,7 +249,10 @@ class IndexTarget:
         source = self.record_kind.source_fields
         several = len(self.indices()) > 1
         with PointInTime(self.client, self.index) as pit:
-            for page in pit.pages(source=source, page_size=page_size):
+            pages = pit.pages(
+                source=source, page_size=page_size, fields=self.record_kind.fetched_fields
+            )
+            for page in pages:
                 # behind an alias over several indices, keep the copy a lookup returns;
                 # asked page by page, so memory stays bounded by the page size
                 newest = (
@@ -262,7 +265,9 @@ class IndexTarget:
                     winner = None if newest is None else newest.get(hit["_id"])
                     if winner is not None and winner != hit["_index"]:
                         continue  # an older copy behind the alias: lookups never see it
-                    record = self.record_kind.from_document(hit["_id"], hit.get("_source"))
+                    record = self.record_kind.from_document(
+                        hit["_id"], self.record_kind.source_of(hit)
+                    )
                     if record is None:
                         self.unreadable += 1  # a miss for the cache too; logged
                         continue

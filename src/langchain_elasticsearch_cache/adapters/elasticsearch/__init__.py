@@ -2,7 +2,9 @@
 factories, mappings and error translation."""
 
 from ._async.repository import AsyncElasticsearchRepository
+from ._async.vector_repository import AsyncElasticsearchVectorRepository
 from ._sync.repository import ElasticsearchRepository
+from ._sync.vector_repository import ElasticsearchVectorRepository
 from .checked import ConnectionCheckedRepository
 from .client import (
     USER_AGENT,
@@ -16,6 +18,9 @@ from .mappings import (
     EMBEDDING_RECORDS,
     LLM_PROPERTIES,
     LLM_RECORDS,
+    SEMANTIC_INDEX_SETTINGS,
+    SEMANTIC_PROPERTIES,
+    SEMANTIC_RECORDS,
     RecordKind,
     validate_index_name,
 )
@@ -25,11 +30,16 @@ __all__ = [
     "EMBEDDING_RECORDS",
     "LLM_PROPERTIES",
     "LLM_RECORDS",
+    "SEMANTIC_INDEX_SETTINGS",
+    "SEMANTIC_PROPERTIES",
+    "SEMANTIC_RECORDS",
     "USER_AGENT",
     "AsyncElasticsearchRepository",
+    "AsyncElasticsearchVectorRepository",
     "BulkBackendUnavailableError",
     "ConnectionCheckedRepository",
     "ElasticsearchRepository",
+    "ElasticsearchVectorRepository",
     "RecordKind",
     "check_connection",
     "create_async_elasticsearch_client",

@@ -8,7 +8,7 @@ them to exit codes and one-line messages.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -149,8 +149,12 @@ class PointInTime:
                 self._client.close_point_in_time(id=self._pit_id)
             self._pit_id = None
 
-    def pages(self, *, source: list[str], page_size: int) -> Iterator[list[dict[str, Any]]]:
-        """Pages of hits (``_index``, ``_id``, ``_source`` limited to ``source``)."""
+    def pages(
+        self, *, source: list[str], page_size: int, fields: Sequence[str] = ()
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Pages of hits (``_index``, ``_id``, ``_source`` limited to ``source``, and the
+        ``fields`` asked for: see ``RecordKind.fetched_fields``)."""
+        extra: dict[str, Any] = {"fields": list(fields)} if fields else {}
         if self._pit_id is None:
             raise RuntimeError("use the PointInTime in a with block")
         search_after: list[Any] | None = None
@@ -165,7 +169,8 @@ class PointInTime:
                     source_includes=source,
                     track_total_hits=False,
                     filter_path="pit_id,hits.hits._index,hits.hits._id,"
-                    "hits.hits._source,hits.hits.sort",
+                    "hits.hits._source,hits.hits.fields,hits.hits.sort",
+                    **extra,
                 )
             self._pit_id = str(answer.body.get("pit_id", self._pit_id))
             hits: list[dict[str, Any]] = answer.body.get("hits", {}).get("hits", [])

@@ -22,6 +22,11 @@ from ...domain.entries import (
 )
 from ...domain.errors import ConfigurationError, InvalidIndexNameError
 from ...domain.ports import R
+from ...domain.semantic_records import (
+    SemanticRecord,
+    semantic_record_from_document,
+    semantic_record_to_document,
+)
 
 __all__ = [
     "EMBEDDING_PROPERTIES",
@@ -29,6 +34,10 @@ __all__ = [
     "LLM_PROPERTIES",
     "LLM_RECORDS",
     "MAX_ID_BYTES",
+    "PROMPT_VECTOR_INDEX_OPTIONS",
+    "SEMANTIC_INDEX_SETTINGS",
+    "SEMANTIC_PROPERTIES",
+    "SEMANTIC_RECORDS",
     "RecordKind",
     "check_index_mapping",
     "validate_index_name",
@@ -50,6 +59,39 @@ EMBEDDING_PROPERTIES: Mapping[str, Any] = {
     "namespace": {"type": "keyword"},
 }
 
+#: The HNSW variant of the prompt vectors, chosen by benchmark (``benchmarks/semantic.py``,
+#: results in ``benchmarks/RESULTS.md``): float ``hnsw``, not the quantized ``int8_hnsw``
+#: default. Its scores are exact cosines, so ``similarity_threshold`` means what it says
+#: (a quantized score can put an entry on the wrong side of the threshold), its recall at
+#: the threshold is the best of the variants (1.0, as ``bbq_hnsw``, which refuses vectors
+#: of fewer than 64 dimensions), and it takes vectors of any length. It costs 4 bytes per
+#: dimension instead of 1, which a cache of up to a few million prompts can afford.
+PROMPT_VECTOR_INDEX_OPTIONS: Mapping[str, Any] = {"type": "hnsw", "m": 16, "ef_construction": 100}
+
+#: Settings of an index the semantic cache creates. Elasticsearch 9.1+ searches a filtered
+#: HNSW graph with the ACORN heuristic by default; with the cache's filter (one model and
+#: context among several) it found only 88-89 % of the exact top entries at the
+#: threshold, "fanout" (the 8.x behaviour) all of them (benchmarks/RESULTS.md). Nodes
+#: before 9.1 do not know the setting: the index is then created without it.
+SEMANTIC_INDEX_SETTINGS: Mapping[str, Any] = {"index.dense_vector.hnsw_filter_heuristic": "fanout"}
+
+#: The semantic cache's fields: the LLM cache's (so exact-key lookups read them the same
+#: way) plus the prompt vector and the hashes a kNN search is filtered on. The vector has
+#: no ``dims``: Elasticsearch takes them from the first document indexed (checked on 8.19
+#: and 9.2), so the index can be created before the embedding model was ever called.
+SEMANTIC_PROPERTIES: Mapping[str, Any] = {
+    **LLM_PROPERTIES,
+    "prompt_vector": {
+        "type": "dense_vector",
+        "index": True,
+        "similarity": "cosine",
+        "index_options": dict(PROMPT_VECTOR_INDEX_OPTIONS),
+    },
+    "llm_string_hash": {"type": "keyword"},
+    "context_hash": {"type": "keyword"},
+    "prompt_text": {"type": "text", "index": False},
+}
+
 #: Elasticsearch refuses document ids longer than this many UTF-8 bytes.
 MAX_ID_BYTES = 512
 
@@ -66,6 +108,11 @@ class RecordKind(Generic[R]):
     properties: Mapping[str, Any]
     to_document: Callable[[R], dict[str, Any]]
     from_document: Callable[[str, Any], R | None]
+    #: fields a search asks for with its ``fields`` option instead of ``_source``, and
+    #: puts back into the source (see :meth:`source_of`): Elasticsearch 9 leaves dense
+    #: vectors out of ``_source`` by default (``index.mapping.exclude_source_vectors``),
+    #: and ``fields`` returns them on 8.x and 9.x alike, with either client
+    fetched_fields: tuple[str, ...] = ()
 
     @property
     def mappings(self) -> dict[str, Any]:
@@ -74,8 +121,26 @@ class RecordKind(Generic[R]):
 
     @property
     def source_fields(self) -> list[str]:
-        """The ``_source`` fields a lookup fetches: every mapped field, nothing else."""
-        return list(self.properties)
+        """The ``_source`` fields a search fetches: every mapped field but the
+        :attr:`fetched_fields`."""
+        return [name for name in self.properties if name not in self.fetched_fields]
+
+    def source_of(self, hit: Mapping[str, Any]) -> Any:
+        """A search hit's ``_source``, with the :attr:`fetched_fields` it returned put back.
+
+        The ``fields`` option returns every value as a list; a dense vector comes back
+        as its flat list of numbers. Anything malformed is left for ``from_document``
+        to reject.
+        """
+        source = hit.get("_source")
+        fields = hit.get("fields")
+        if not isinstance(source, Mapping) or not isinstance(fields, Mapping):
+            return source
+        merged = dict(source)
+        for name in self.fetched_fields:
+            if name in fields:
+                merged[name] = fields[name]
+        return merged
 
 
 LLM_RECORDS: RecordKind[LlmRecord] = RecordKind(
@@ -92,6 +157,14 @@ EMBEDDING_RECORDS: RecordKind[EmbeddingRecord] = RecordKind(
     from_document=embedding_record_from_document,
 )
 
+SEMANTIC_RECORDS: RecordKind[SemanticRecord] = RecordKind(
+    name="semantic",
+    properties=SEMANTIC_PROPERTIES,
+    to_document=semantic_record_to_document,
+    from_document=semantic_record_from_document,
+    fetched_fields=("prompt_vector",),
+)
+
 
 #: Per type the cache maps a field with, the types an existing index may have instead:
 #: each stores what the cache writes there and serves the cache's queries.
@@ -103,8 +176,12 @@ _COMPATIBLE_TYPES: Mapping[str, frozenset[str]] = {
     "object": frozenset({"object", "nested", "flattened"}),
 }
 
-_KINDS_BY_NAME = {kind.name: kind for kind in (LLM_RECORDS, EMBEDDING_RECORDS)}
-_KIND_LABELS = {"llm": "LLM cache", "embeddings": "embeddings cache"}
+_KINDS_BY_NAME = {kind.name: kind for kind in (LLM_RECORDS, EMBEDDING_RECORDS, SEMANTIC_RECORDS)}
+_KIND_LABELS = {
+    "llm": "LLM cache",
+    "embeddings": "embeddings cache",
+    SEMANTIC_RECORDS.name: "semantic cache",
+}
 
 
 def _mapped_type(field: Mapping[str, Any]) -> str:
@@ -134,9 +211,18 @@ def check_index_mapping(
         if found:
             raise ConfigurationError(
                 f"{where} holds {_KIND_LABELS.get(other.name, other.name)} entries (it maps "
-                f"{', '.join(found)}), so the {label} cannot use it: the LLM cache and the "
-                "embeddings cache each need an index of their own (clear() of one would "
+                f"{', '.join(found)}), so the {label} cannot use it: the LLM, semantic and "
+                "embeddings caches each need an index of their own (clear() of one would "
                 "delete the other's entries); give this cache another index name"
+            )
+    if kind.name == SEMANTIC_RECORDS.name and "llm_output" in properties:
+        missing = [name for name in ("llm_string_hash", "context_hash") if name not in properties]
+        if missing:
+            raise ConfigurationError(
+                f"{where} holds exact LLM cache entries (it maps llm_output but not "
+                f"{', '.join(missing)}), so the semantic cache cannot use it: its entries have "
+                "no vectors and would never be found by meaning, and clear() would delete the "
+                "exact cache's entries; give the semantic cache another index name"
             )
     strict = str(mappings.get("dynamic", "true")).lower().startswith("strict")
     for name, wanted in kind.properties.items():

@@ -3,5 +3,6 @@
 """The Elasticsearch repository. ``_async`` is the source; ``_sync`` is generated from it."""
 
 from .repository import ElasticsearchRepository
+from .vector_repository import ElasticsearchVectorRepository
 
-__all__ = ["ElasticsearchRepository"]
+__all__ = ["ElasticsearchRepository", "ElasticsearchVectorRepository"]

@@ -235,9 +235,7 @@ class ElasticsearchRepository(Generic[R]):
                 # index of the other kind
                 if not self._check_mapping(alias=True):
                     continue
-                indices.put_mapping(
-                    index=self._index_name, properties=self._kind.mappings["properties"]
-                )
+                self._put_alias_mapping()
                 return True
             if indices.exists(index=self._index_name):
                 if not self._check_mapping(alias=False):
@@ -245,7 +243,7 @@ class ElasticsearchRepository(Generic[R]):
                 self._wait_until_searchable()
                 return False
             try:
-                indices.create(index=self._index_name, mappings=self._kind.mappings)
+                self._create_index()
             except BadRequestError as exc:
                 kind, _ = error_type_and_reason(exc)
                 if kind == "resource_already_exists_exception":
@@ -281,6 +279,17 @@ class ElasticsearchRepository(Generic[R]):
                 alias=self._index_name if alias else None,
             )
         return True
+
+    def _create_index(self) -> None:
+        """Create the index with the kind's mapping (settings come from index templates)."""
+        self._client.indices.create(index=self._index_name, mappings=self._kind.mappings)
+
+    def _put_alias_mapping(self) -> None:
+        """Put the kind's mapping on every index behind the alias (fields already mapped
+        the same way are left as they are)."""
+        self._client.indices.put_mapping(
+            index=self._index_name, properties=self._kind.mappings["properties"]
+        )
 
     def _wait_until_searchable(self) -> None:
         """Wait for the primary shard of an index someone else may have just created.
@@ -628,20 +637,28 @@ class ElasticsearchRepository(Generic[R]):
                             yield winner
                         continue
                     for hit in page:
-                        record = self._kind.from_document(hit["_id"], hit.get("_source"))
+                        record = self._kind.from_document(hit["_id"], self._kind.source_of(hit))
                         if record is not None:
                             yield record  # a corrupt document is skipped
 
     def _winning_copies(self, page: list[dict[str, Any]]) -> list[R]:
         """Of a page of hits behind an alias, the copies ``get`` would return: each key is
         listed once, when the scan meets the index that holds its newest copy. Memory stays
-        bounded by the page: one realtime mget of the page's keys in every index."""
+        bounded by the page: one realtime mget of the page's keys in every index.
+
+        The winner is decoded from the hit, not from the mget: a search can return what
+        an mget leaves out of ``_source`` (the vectors of Elasticsearch 9, see
+        ``RecordKind.fetched_fields``)."""
         newest = self._newest_copies(list(dict.fromkeys(hit["_id"] for hit in page)))
         winners: list[R] = []
         for hit in page:
             found = newest.get(hit["_id"])
             if found is not None and found[1] == hit["_index"]:
-                winners.append(found[0])
+                if not self._kind.fetched_fields:
+                    winners.append(found[0])
+                    continue
+                record = self._kind.from_document(hit["_id"], self._kind.source_of(hit))
+                winners.append(found[0] if record is None else record)
         return winners
 
     def _pages(
@@ -653,6 +670,8 @@ class ElasticsearchRepository(Generic[R]):
         fields: dict[str, Any] = (
             {"source": False} if source is None else {"source_includes": source}
         )
+        if source is not None and self._kind.fetched_fields:
+            fields["fields"] = list(self._kind.fetched_fields)
         try:
             search_after: list[Any] | None = None
             while True:
@@ -665,7 +684,7 @@ class ElasticsearchRepository(Generic[R]):
                     **fields,
                     track_total_hits=False,
                     filter_path="pit_id,hits.hits._index,hits.hits._id,hits.hits._source,"
-                    "hits.hits.sort",
+                    "hits.hits.fields,hits.hits.sort",
                 )
                 pit_id = answer.body.get("pit_id", pit_id)
                 hits: list[dict[str, Any]] = answer.body.get("hits", {}).get("hits", [])

@@ -1,0 +1,374 @@
+"""The Elasticsearch vector repository: semantic cache entries, searched by kNN.
+
+``_async/vector_repository.py`` is the source; ``_sync/vector_repository.py`` is generated
+from it by ``scripts/run_unasync.py``. Edit the async file only.
+
+Exact-key lookups, writes, ``scan``, ``clear`` and the rest are the exact cache's
+(:class:`AsyncElasticsearchRepository` with ``SEMANTIC_RECORDS``). What is added, and why:
+
+* ``nearest`` is ONE search request with a ``knn`` clause (behind an alias, a second one
+  only when older copies of keys crowded out the newest ones). Its ``filter`` (same
+  ``llm_string_hash``, same ``context_hash``, timestamp not before ``not_before``) is
+  applied *inside* the approximate search, so the ``k`` results all match: a nearer entry
+  of another model, another conversation or an expired one never takes a valid entry's
+  place. The threshold is given to Elasticsearch as ``similarity``, which for a ``cosine``
+  field is the raw cosine (checked on 8.19 and 9.2: ``_score`` is ``(1 + cosine) / 2``
+  and is converted back). Vectors are left out of the response: a candidate needs none.
+* Behind an alias over several indices, a candidate is kept only when it is the copy
+  ``get`` returns (the newest of its key), checked with one realtime ``mget`` of the
+  candidates' keys.
+* The vector length is taken by Elasticsearch from the first document (the mapping has
+  no ``dims``); afterwards a vector of another length is a ``ConfigurationError`` naming
+  both lengths and the fix, raised before any request once the length is known.
+* kNN searches see refreshed documents only (about a second after a write with the
+  default ``refresh_interval``, at once with ``refresh="wait_for"``); ``get`` sees every
+  write at once.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from elasticsearch import ApiError, AsyncElasticsearch, BadRequestError, NotFoundError
+
+from ....domain.errors import BackendError, ConfigurationError
+from ....domain.semantic_records import SemanticCandidate, SemanticRecord, VectorQuery
+from ..errors import error_type_and_reason
+from ..mappings import SEMANTIC_INDEX_SETTINGS, SEMANTIC_RECORDS
+from .repository import AsyncElasticsearchRepository, _epoch_millis
+
+__all__ = ["DEFAULT_NUM_CANDIDATES", "AsyncElasticsearchVectorRepository"]
+
+#: ``num_candidates`` of a kNN search when the caller gives none: at least this many,
+#: and at least ``10 * k``. Chosen by benchmark (``benchmarks/semantic.py``, results in
+#: ``benchmarks/RESULTS.md``): on 10k real embeddings the ``hnsw`` variant found every
+#: exact top entry at the threshold from 50 candidates on (8.19, and 9.2 with the
+#: ``fanout`` filter heuristic); the number counts per segment, so 100 leaves a margin for
+#: indices of many segments, and more costs latency for nothing a cache needs (it wants
+#: the few nearest entries, not a long ranked list).
+DEFAULT_NUM_CANDIDATES = 100
+_MAX_K = 10_000  # Elasticsearch's limit for k and num_candidates
+_VECTOR_FIELD = "prompt_vector"
+_INDEX_MISSING = "index_not_found_exception"
+# "... has a different number of dimensions [2] than defined in the mapping [3]" (put)
+# "The query vector has a different number of dimensions [2] than the document vectors [3]"
+_DIMS_MISMATCH = re.compile(r"different number of dimensions \[(\d+)\] than [^\[]*\[(\d+)\]")
+#: how far below the threshold a similarity may come back from Elasticsearch and still be
+#: a rounding error: its float32 ``_score`` carries about 7 significant digits
+_ROUNDING = 1e-6
+
+
+def dimensions_mismatch(index: str, given: int, stored: int, *, what: str) -> ConfigurationError:
+    """The error for a vector whose length is not the one the index holds."""
+    return ConfigurationError(
+        f"{what} has {given} dimensions but index {index!r} holds vectors of {stored} "
+        "dimensions, and the dimensions of an existing dense_vector field cannot change "
+        "(was the embedding model changed?). Use a new index_name for this embedding "
+        f"model, or delete the index {index!r} (clearing it keeps its mapping) so the "
+        "cache creates it again"
+    )
+
+
+def _mismatch_numbers(exc: BaseException | None) -> tuple[int, int] | None:
+    """``(given, stored)`` from an Elasticsearch dimensions error, else ``None``."""
+    while exc is not None:
+        if isinstance(exc, ApiError):
+            _, reason = error_type_and_reason(exc)
+            found = _DIMS_MISMATCH.search(reason) or _DIMS_MISMATCH.search(str(exc.body))
+            if found:
+                return int(found.group(1)), int(found.group(2))
+            return None
+        exc = exc.__cause__
+    return None
+
+
+class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRecord]):
+    """Semantic cache entries in an index or alias: the exact repository plus ``nearest``.
+
+    Parameters are those of :class:`AsyncElasticsearchRepository` (the record kind is
+    always ``SEMANTIC_RECORDS``), plus:
+
+        num_candidates: candidates per shard of a kNN search; ``None`` (the default) means
+            ``max(DEFAULT_NUM_CANDIDATES, 10 * k)``. More raises recall and latency.
+    """
+
+    def __init__(
+        self,
+        client: AsyncElasticsearch,
+        index_name: str,
+        *,
+        refresh: bool | str = False,
+        maximum_duplicates_allowed: int = 1,
+        chunk_size: int = 500,
+        owns_client: bool = False,
+        alias_cache_seconds: float = 15.0,
+        num_candidates: int | None = None,
+    ) -> None:
+        super().__init__(
+            client,
+            index_name,
+            SEMANTIC_RECORDS,
+            refresh=refresh,
+            maximum_duplicates_allowed=maximum_duplicates_allowed,
+            chunk_size=chunk_size,
+            owns_client=owns_client,
+            alias_cache_seconds=alias_cache_seconds,
+        )
+        if num_candidates is not None and (
+            isinstance(num_candidates, bool)
+            or not isinstance(num_candidates, int)
+            or not 1 <= num_candidates <= _MAX_K
+        ):
+            raise ConfigurationError(
+                f"num_candidates must be None or an integer from 1 to {_MAX_K}, "
+                f"not {num_candidates!r}"
+            )
+        self._num_candidates = num_candidates
+        self._dims: int | None = None
+
+    async def _create_index(self) -> None:
+        """Create the index with ``SEMANTIC_INDEX_SETTINGS`` where the node knows them."""
+        try:
+            await self._client.indices.create(
+                index=self._index_name,
+                mappings=self._kind.mappings,
+                settings=dict(SEMANTIC_INDEX_SETTINGS),
+            )
+        except BadRequestError as exc:
+            _, reason = error_type_and_reason(exc)
+            if not any(name in reason for name in SEMANTIC_INDEX_SETTINGS):
+                raise
+            # a node before 9.1: no such setting, and no ACORN heuristic to turn off
+            await super()._create_index()
+
+    async def _put_alias_mapping(self) -> None:
+        """Put the mapping index by index: where ``prompt_vector`` is mapped already, its
+        ``dims`` are set, and the dims-less mapping would be refused as a change."""
+        answer = await self._client.indices.get_mapping(index=self._index_name)
+        for index, body in sorted(answer.body.items()):
+            present = body.get("mappings", {}).get("properties", {})
+            properties = self._kind.mappings["properties"]
+            if _VECTOR_FIELD in present:
+                del properties[_VECTOR_FIELD]
+            await self._client.indices.put_mapping(index=index, properties=properties)
+
+    # -- dimensions ---------------------------------------------------------------
+
+    async def dimensions(self) -> int | None:
+        """The vector length the index holds; ``None`` while it holds no vector.
+
+        Read from the mapping (Elasticsearch sets ``dims`` at the first vector) and
+        remembered once known.
+        """
+        if self._dims is None:
+            with self._translated("dimensions"):
+                await self._ensure_index()
+                self._dims = await self._mapped_dimensions()
+        return self._dims
+
+    async def _mapped_dimensions(self) -> int | None:
+        try:
+            answer = await self._client.indices.get_mapping(index=self._index_name)
+        except NotFoundError:
+            self._forget_indices(index_missing=True)
+            return None
+        found: dict[str, int] = {}
+        for index, body in sorted(answer.body.items()):
+            field = body.get("mappings", {}).get("properties", {}).get(_VECTOR_FIELD, {})
+            dims = field.get("dims") if isinstance(field, dict) else None
+            if isinstance(dims, int):
+                found[index] = dims
+        if len(set(found.values())) > 1:
+            listed = ", ".join(f"{index}: {dims}" for index, dims in found.items())
+            raise ConfigurationError(
+                f"the indices behind {self._index_name!r} hold vectors of different lengths "
+                f"({listed}), so one kNN search cannot cover them; remove the indices of "
+                "the old embedding model from the alias"
+            )
+        return next(iter(found.values()), None)
+
+    def _check_length(self, length: int, *, what: str) -> None:
+        if self._dims is not None and length != self._dims:
+            raise dimensions_mismatch(self._index_name, length, self._dims, what=what)
+
+    def _mismatch_error(self, exc: BaseException, *, what: str) -> ConfigurationError | None:
+        numbers = _mismatch_numbers(exc)
+        if numbers is None:
+            return None
+        given, stored = numbers
+        self._dims = stored
+        return dimensions_mismatch(self._index_name, given, stored, what=what)
+
+    # -- writes -------------------------------------------------------------------
+
+    async def put(self, record: SemanticRecord) -> None:
+        if record.vector is not None:
+            self._check_length(len(record.vector), what=f"the vector of key {record.key!r}")
+        try:
+            await super().put(record)
+        except BackendError as exc:
+            mismatch = self._mismatch_error(exc, what=f"the vector of key {record.key!r}")
+            if mismatch is not None:
+                raise mismatch from exc
+            raise
+        if record.vector is not None and self._dims is None:
+            self._dims = len(record.vector)
+
+    async def put_many(self, records: Sequence[SemanticRecord]) -> None:
+        lengths = {len(r.vector): r.key for r in records if r.vector is not None}
+        if len(lengths) > 1:
+            shown = ", ".join(f"{key!r}: {length}" for length, key in sorted(lengths.items()))
+            raise ConfigurationError(
+                f"put_many got vectors of different lengths ({shown}); one index holds one "
+                "length: give every record the same embedding model"
+            )
+        if lengths:
+            length, key = next(iter(lengths.items()))
+            if self._dims is None:
+                await self.dimensions()
+            self._check_length(length, what=f"the vector of key {key!r}")
+        await super().put_many(records)
+        if lengths and self._dims is None:
+            self._dims = next(iter(lengths))
+
+    # -- kNN ----------------------------------------------------------------------
+
+    def _check_query(self, query: VectorQuery) -> None:
+        if not isinstance(query, VectorQuery):
+            raise ConfigurationError(f"nearest() takes a VectorQuery, not {type(query).__name__}")
+        if isinstance(query.k, bool) or not isinstance(query.k, int) or not 1 <= query.k <= _MAX_K:
+            raise ConfigurationError(f"k must be an integer from 1 to {_MAX_K}, not {query.k!r}")
+        similarity = query.min_similarity
+        if (
+            isinstance(similarity, bool)
+            or not isinstance(similarity, (int, float))
+            or not -1.0 <= similarity <= 1.0
+        ):
+            raise ConfigurationError(
+                f"min_similarity is a cosine similarity from -1 to 1, not {similarity!r}"
+            )
+        fix = "; check the Embeddings object that made it"
+        if not query.vector:
+            raise ConfigurationError("the query vector is empty" + fix)
+        if not all(math.isfinite(item) for item in query.vector):
+            raise ConfigurationError("the query vector contains NaN or infinity" + fix)
+        if not any(query.vector):
+            raise ConfigurationError(
+                "the query vector is all zeros, which has no direction (cosine similarity "
+                "is undefined)" + fix
+            )
+        if query.not_before is not None and (
+            not isinstance(query.not_before, datetime) or query.not_before.tzinfo is None
+        ):
+            raise ConfigurationError(
+                f"not_before must be None or a timezone-aware datetime, not {query.not_before!r}"
+            )
+        for name in ("llm_string_hash", "context_hash"):
+            if not isinstance(getattr(query, name), str):
+                raise ConfigurationError(f"{name} must be a string")
+        self._check_length(len(query.vector), what="the query vector")
+
+    def _knn_clause(self, query: VectorQuery, k: int) -> dict[str, Any]:
+        filters: list[dict[str, Any]] = [
+            {"term": {"llm_string_hash": query.llm_string_hash}},
+            {"term": {"context_hash": query.context_hash}},
+        ]
+        if query.not_before is not None:
+            # a date field keeps whole milliseconds: entries within not_before's
+            # millisecond pass this filter and are checked exactly afterwards
+            millis = _epoch_millis(query.not_before)
+            filters.append({"range": {"timestamp": {"gte": millis, "format": "epoch_millis"}}})
+        wanted = self._num_candidates or max(DEFAULT_NUM_CANDIDATES, 10 * k)
+        return {
+            "field": _VECTOR_FIELD,
+            "query_vector": list(query.vector),
+            "k": k,
+            "num_candidates": min(_MAX_K, max(wanted, k)),
+            "filter": filters,
+            "similarity": float(query.min_similarity),
+        }
+
+    async def nearest(self, query: VectorQuery) -> list[SemanticCandidate]:
+        """At most ``query.k`` live entries of the query's model and context, most similar
+        first, each with a cosine similarity >= ``query.min_similarity``."""
+        self._check_query(query)
+        with self._translated("nearest"):
+            is_alias = await self._ensure_index()
+            indices = await self._concrete_indices() if is_alias else (self._index_name,)
+            # behind an alias a key may have a copy in every index: ask for enough results
+            # that dropping the older copies still leaves k; if older copies crowded the
+            # answer anyway, ask again for more (only then is there a second request)
+            k = min(_MAX_K, query.k * len(indices))
+            while True:
+                hits = await self._search(query, k)
+                if hits is None:
+                    return []
+                if len(indices) < 2 or not hits:
+                    break
+                found = len(hits)
+                newest = await self._newest_copies(list(dict.fromkeys(h["_id"] for h in hits)))
+                hits = [
+                    hit
+                    for hit in hits
+                    if hit["_id"] in newest and newest[hit["_id"]][1] == hit["_index"]
+                ]
+                if len(hits) >= query.k or found < k or k >= _MAX_K:
+                    break
+                k = min(_MAX_K, k * 4)
+        return self._candidates(query, hits)
+
+    async def _search(self, query: VectorQuery, k: int) -> list[dict[str, Any]] | None:
+        """The hits of one kNN search; ``None`` when the index is gone."""
+        try:
+            answer = await self._client.search(
+                index=self._index_name,
+                knn=self._knn_clause(query, k),
+                size=k,
+                source_excludes=[_VECTOR_FIELD],
+                track_total_hits=False,
+                filter_path="hits.hits._index,hits.hits._id,hits.hits._score,hits.hits._source",
+            )
+        except ApiError as exc:
+            kind, _ = error_type_and_reason(exc)
+            if isinstance(exc, NotFoundError) and kind == _INDEX_MISSING:
+                self._forget_indices(index_missing=True)
+                self._dims = None
+                return None
+            mismatch = self._mismatch_error(exc, what="the query vector")
+            if mismatch is not None:
+                raise mismatch from exc
+            raise
+        hits: list[dict[str, Any]] = answer.body.get("hits", {}).get("hits", [])
+        return hits
+
+    def _candidates(
+        self, query: VectorQuery, hits: list[dict[str, Any]]
+    ) -> list[SemanticCandidate]:
+        candidates: list[SemanticCandidate] = []
+        for hit in hits:
+            record = SEMANTIC_RECORDS.from_document(hit.get("_id", ""), hit.get("_source"))
+            if record is None:
+                continue  # a corrupt document is a miss, never a crash (logged)
+            if (
+                record.llm_string_hash != query.llm_string_hash
+                or record.context_hash != query.context_hash
+                or (query.not_before is not None and record.timestamp <= query.not_before)
+            ):
+                continue  # a keyword field coerces numbers; the filter's ms is coarse
+            score = hit.get("_score")
+            if isinstance(score, bool) or not isinstance(score, (int, float)):
+                continue
+            # _score = (1 + cosine) / 2 for a cosine field, in float32: converted back it
+            # may fall a rounding error below the threshold Elasticsearch applied
+            similarity = min(1.0, max(-1.0, 2.0 * float(score) - 1.0))
+            if similarity < query.min_similarity:
+                if query.min_similarity - similarity > _ROUNDING:
+                    continue  # an index with quantized vectors scores approximately
+                similarity = query.min_similarity
+            candidates.append(SemanticCandidate(record=record, similarity=similarity))
+        candidates.sort(key=lambda candidate: -candidate.similarity)
+        return candidates[: query.k]
