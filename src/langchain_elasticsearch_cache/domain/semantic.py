@@ -495,7 +495,7 @@ OPPOSITES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
         ("more", "less fewer"),
         ("before", "after"),
         ("true", "false"),
-        ("safe", "dangerous unsafe"),
+        ("safe", "dangerous"),
         ("legal allowed permitted", "illegal forbidden banned prohibited"),
         ("cheap cheaper cheapest", "expensive"),
         ("easy easier easiest", "hard harder hardest difficult"),
