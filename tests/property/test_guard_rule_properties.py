@@ -26,13 +26,51 @@ RULES: dict[str, HitGuard] = {**DEFAULT_GUARD_RULES, "default": default_hit_guar
 anything = st.text(st.characters(codec="utf-8"), max_size=80)
 vocabulary = st.lists(
     st.sampled_from(
-        "not no never don't unsafe safe good bad Monday May may today km miles °C $ € Paris "
-        'Lyon cats chase mice 3 17 "hi there" \' : . ? , In in the a is'.split(" ")
+        [
+            "not",
+            "no",
+            "never",
+            "don't",
+            "unsafe",
+            "safe",
+            "good",
+            "bad",
+            "Monday",
+            "May",
+            "may",
+            "today",
+            "km",
+            "miles",
+            "°C",
+            "$",
+            "€",
+            "Paris",
+            "Lyon",
+            "cats",
+            "chase",
+            "mice",
+            "3",
+            "17",
+            '"hi',
+            'there"',
+            "'",
+            ":",
+            ".",
+            "?",
+            ",",
+            "In",
+            "in",
+            "the",
+            "a",
+            "is",
+        ]
     ),
     max_size=12,
 ).map(" ".join)
 texts = st.one_of(anything, vocabulary)
-lower_words = st.lists(st.sampled_from("apple tree river stone cloud glass".split()), max_size=5)
+lower_words = st.lists(
+    st.sampled_from(["apple", "tree", "river", "stone", "cloud", "glass"]), max_size=5
+)
 
 
 @pytest.mark.parametrize("name", sorted(RULES))
@@ -94,7 +132,9 @@ def test_swapped_entities_are_refused(x: str, y: str) -> None:
 
 
 @settings(deadline=None)
-@given(st.lists(st.sampled_from("apple tree river stone cloud".split()), min_size=3, max_size=6))
+@given(
+    st.lists(st.sampled_from(["apple", "tree", "river", "stone", "cloud"]), min_size=3, max_size=6)
+)
 def test_content_words_moved_as_a_block_are_accepted(words: list[str]) -> None:
     for k in range(len(words)):
         rotated = words[k:] + words[:k]
@@ -102,7 +142,9 @@ def test_content_words_moved_as_a_block_are_accepted(words: list[str]) -> None:
 
 
 @settings(deadline=None)
-@given(st.lists(st.sampled_from("apple tree river stone cloud".split()), min_size=3, max_size=6))
+@given(
+    st.lists(st.sampled_from(["apple", "tree", "river", "stone", "cloud"]), min_size=3, max_size=6)
+)
 def test_two_content_words_swapped_in_place_are_refused(words: list[str]) -> None:
     # swap the first and the second-to-last word; everything else stays in place
     swapped = list(words)
