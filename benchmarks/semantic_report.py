@@ -282,9 +282,9 @@ def _exact_key_first(pairs: Sequence[LabelledPair], model: Embeddings) -> dict[s
         cache_shadowed += any(
             other != prompt
             and parts[other].context == mine.context
-            and default_hit_guard(mine.meaning, parts[other].meaning)
             and cosine(meaning_vectors[mine.meaning], meaning_vectors[parts[other].meaning])
             >= 1.0 - 1e-9
+            and default_hit_guard(mine.meaning, parts[other].meaning)
             for other in prompts
         )
     return {
