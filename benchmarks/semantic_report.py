@@ -693,7 +693,7 @@ def _markdown(data: dict[str, Any]) -> str:
         f"key each of the {e['repeat_embedding_calls_without']} repeats (100 %) would go through "
         f"the embedding model and a vector search, and that search is not sure to return the "
         f"repeat's own entry: {e['repeats_tied_in_the_cache_search']} of them have another "
-        "entry the cache's own search scores exactly as high (same context, numbers the guard "
+        "entry the cache's own search scores exactly as high (same context, a text the guard "
         f"accepts, cosine 1), and {e['repeats_tied_by_another_raw_prompt']} have another "
         "prompt with an identical raw-prompt vector (the peers' search). Exact repeats always "
         "hit, with their own answer, because the key is read first."
