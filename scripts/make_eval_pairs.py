@@ -1,12 +1,14 @@
 """Build the semantic-cache evaluation set from the hand-written sources.
 
-    python scripts/make_eval_pairs.py           # rewrite evaluation/data/pairs.jsonl
-    python scripts/make_eval_pairs.py --check   # exit 1 if pairs.jsonl is stale
+    python scripts/make_eval_pairs.py           # rewrite evaluation/data/pairs*.jsonl
+    python scripts/make_eval_pairs.py --check   # exit 1 if either file is stale
 
 The sources are in ``scripts/eval_pairs_source/`` (hand-written by the project; see the
 README next to ``pairs.jsonl``):
 
 * ``plain_*.txt``: plain-text prompt pairs, as an LLM (not chat) model hands them to a cache;
+* ``holdout.txt``: the small held-out set (``pairs-holdout.jsonl``), plain-text pairs written
+  apart from the main set, to check that the hit guard's rules were not fitted to it;
 * ``chat.txt``: long system prompts, user questions and short conversations. These become
   chat prompts serialised with ``langchain_core.load.dumps(messages)``, which is exactly the
   string a LangChain chat model passes to ``cache.lookup``, so the set exercises the
@@ -33,7 +35,10 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "scripts" / "eval_pairs_source"
-OUTPUT = ROOT / "src" / "langchain_elasticsearch_cache" / "evaluation" / "data" / "pairs.jsonl"
+DATA = ROOT / "src" / "langchain_elasticsearch_cache" / "evaluation" / "data"
+OUTPUT = DATA / "pairs.jsonl"
+HOLDOUT_SOURCE = SOURCE / "holdout.txt"
+HOLDOUT_OUTPUT = DATA / "pairs-holdout.jsonl"
 
 _PLAIN_HEADER = re.compile(r"^\[(?P<category>[a-z_]+) same=(?P<same>true|false)\]$")
 _CHAT_HEADER = re.compile(r"^\[(?P<kind>[a-z_]+) (?P<name>[a-z_]+)\]$")
@@ -177,11 +182,30 @@ def chat_records(path: Path) -> list[Record]:
 
 
 def build() -> list[Record]:
-    """Every pair, checked: no identical sides, no duplicate pair in either order."""
+    """Every pair of the main set, checked (see :func:`checked`)."""
     records = [
         record for path in sorted(SOURCE.glob("plain_*.txt")) for record in plain_records(path)
     ]
     records += chat_records(SOURCE / "chat.txt")
+    return checked(records)
+
+
+def build_holdout(main: list[Record]) -> list[Record]:
+    """The held-out set, checked, and sharing no prompt with the main set."""
+    records = checked(plain_records(HOLDOUT_SOURCE))
+    main_prompts = {record[side] for record in main for side in ("a", "b")}
+    for index, record in enumerate(records):
+        for side in ("a", "b"):
+            if record[side] in main_prompts:
+                raise SourceError(
+                    f"holdout pair {index} ({record['category']}) reuses a prompt of the main "
+                    f"set: {record[side]!r}; a held-out set must be new sentences"
+                )
+    return records
+
+
+def checked(records: list[Record]) -> list[Record]:
+    """The records, refused on identical sides or a duplicate pair in either order."""
     seen: dict[frozenset[object], int] = {}
     for index, record in enumerate(records):
         if record["a"] == record["b"]:
@@ -216,23 +240,31 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         records = build()
+        holdout = build_holdout(records)
     except SourceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    text = render(records)
+    outputs = ((OUTPUT, records), (HOLDOUT_OUTPUT, holdout))
     if args.check:
-        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
-        if current != text:
-            diff = difflib.unified_diff(
-                current.splitlines(), text.splitlines(), "committed", "generated", lineterm=""
-            )
-            print("\n".join(list(diff)[:40]), file=sys.stderr)
-            print("pairs.jsonl is stale: run `python scripts/make_eval_pairs.py`", file=sys.stderr)
-            return 1
-        return 0
+        stale = 0
+        for path, built in outputs:
+            text = render(built)
+            current = path.read_text(encoding="utf-8") if path.exists() else ""
+            if current != text:
+                diff = difflib.unified_diff(
+                    current.splitlines(), text.splitlines(), "committed", "generated", lineterm=""
+                )
+                print("\n".join(list(diff)[:40]), file=sys.stderr)
+                print(
+                    f"{path.name} is stale: run `python scripts/make_eval_pairs.py`",
+                    file=sys.stderr,
+                )
+                stale = 1
+        return stale
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(text, encoding="utf-8")
-    print(summary(records))
+    for path, built in outputs:
+        path.write_text(render(built), encoding="utf-8")
+        print(f"{path.name}: {summary(built)}")
     return 0
 
 

@@ -29,6 +29,9 @@ TABLE: dict[str, tuple[float, float]] = {
     "What is 17 times 24?": FIRST,  # 1.0: only the number guard keeps it out
     "How do I open an account?": FIRST,
     "How do I close an account?": (3.0, 4.0),  # 3/5 = 0.6
+    # wrong answers the default hit guard cannot see (another question on the same topic)
+    "Is Paris older than Lyon?": (15.0, 8.0),  # 15/17 = 0.882
+    "How do I change my card PIN?": (3.0, 4.0),  # 3/5 = 0.6
 }
 
 

@@ -34,7 +34,13 @@ from .domain import (
     TlsVerificationError,
     UncacheableAnswerError,
 )
-from .domain.semantic import PromptParts, number_guard, split_prompt
+from .domain.semantic import (
+    PromptParts,
+    combine_guards,
+    default_hit_guard,
+    number_guard,
+    split_prompt,
+)
 from .interfaces.langchain import (
     AsyncInMemoryEmbeddingsCache,
     AsyncInMemoryLlmCache,
@@ -108,8 +114,10 @@ __all__ = [
     "Sha256KeyScheme",
     "TlsVerificationError",
     "UncacheableAnswerError",
+    "combine_guards",
     "create_async_elasticsearch_client",
     "create_elasticsearch_client",
+    "default_hit_guard",
     "number_guard",
     "split_prompt",
 ]

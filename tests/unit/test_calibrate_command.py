@@ -31,11 +31,11 @@ PAIRS = [
     ("What is the capital of France?", "Which city is the capital of France?", True, "para"),
     ("How do I boil an egg?", "how to boil egg", True, "para"),
     ("Why is the sky blue?", "What makes the sky blue?", True, "para"),
-    ("Is Paris bigger than Lyon?", "Is Lyon bigger than Paris?", False, "swapped"),
+    ("Is Paris bigger than Lyon?", "Is Paris older than Lyon?", False, "other_question"),
     ("What is 17 times 23?", "What is 17 times 24?", False, "number"),
     (
         dumps([SYSTEM, HumanMessage("How do I open an account?")]),
-        dumps([SYSTEM, HumanMessage("How do I close an account?")]),
+        dumps([SYSTEM, HumanMessage("How do I change my card PIN?")]),
         False,
         "chat",
     ),
@@ -44,8 +44,9 @@ GRID = "0.6,0.8,0.85,0.9,0.95,0.97"
 
 # Worked by hand. Similarities (hit = eligible and similarity >= t):
 #   same:      0.96 (24/25), 0.923 (12/13), 0.8 (4/5)
-#   different: 0.882 (15/17, swapped roles), 1.0 (17x23 / 17x24: refused by the number
-#              guard, never a hit), 0.6 (3/5, chat: only the last questions are embedded)
+#   different: 0.882 (15/17, another question on the same topic, which the default hit guard
+#              accepts), 1.0 (17x23 / 17x24: refused by the guard's number rule, never a
+#              hit), 0.6 (3/5, chat: only the last questions are embedded)
 #   t=0.6 : right 0.96 0.923 0.8, wrong 0.882 0.6 -> 3 right, 2 wrong, 0 missed (of 6 pairs)
 #           precision 3/5 = 0.6, recall 1, F1 2*0.6/1.6 = 0.75, hit rate 5/6 = 0.833
 #   t=0.8 : 0.8 >= 0.8 still hits; wrong 0.882   -> 3, 1, 0: p 0.75, r 1, F1 6/7, hr 4/6
@@ -107,7 +108,7 @@ def test_the_hand_worked_table(pairs_file: Path, capsys: pytest.CaptureFixture[s
     assert err == ""
     assert EXPECTED_TABLE in out
     assert "chosen threshold: 0.9 (the most hits at precision >= 0.95)" in out
-    assert "1 pair(s) refused by the number guard, 0 with another context" in out
+    assert "1 pair(s) refused by the hit guard, 0 with another context" in out
 
 
 def test_json_gives_the_same_figures(pairs_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -171,6 +172,27 @@ def test_no_guard_lets_the_changed_number_in(
     assert unguarded["chosen"] is None
     assert "no threshold" in str(unguarded["reason"])
     assert unguarded["false_hits_by_category"] == {}
+
+
+def test_the_default_guard_refuses_swapped_roles_and_opposites(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the fake model scores both different pairs like paraphrases (0.882 and 0.6); the
+    # default hit guard refuses them whatever the threshold: entities in another order, and
+    # "open" / "close"
+    rows = [
+        {"a": "Is Paris bigger than Lyon?", "b": "Is Lyon bigger than Paris?", "same": False},
+        {"a": "How do I open an account?", "b": "How do I close an account?", "same": False},
+        {"a": "Why is the sky blue?", "b": "What makes the sky blue?", "same": True},
+    ]
+    args = [str(_jsonl(tmp_path / "p.jsonl", rows)), "--embedding", TABLE, "--threshold-grid", GRID]
+    guarded = _json_run(args, capsys)
+    assert guarded["not_eligible"] == {"guard": 2, "context": 0}
+    lowest = guarded["table"][0]  # type: ignore[index]
+    assert (lowest["threshold"], lowest["true_hits"], lowest["false_hits"]) == (0.6, 1, 0)
+    unguarded = _json_run([*args, "--no-guard"], capsys)
+    lowest = unguarded["table"][0]  # type: ignore[index]
+    assert (lowest["threshold"], lowest["true_hits"], lowest["false_hits"]) == (0.6, 1, 2)
 
 
 def test_no_split_embeds_the_serialised_chat_prompt(

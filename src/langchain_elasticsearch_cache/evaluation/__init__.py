@@ -25,13 +25,23 @@ from .calibration import (
     holdout_split,
     metrics_table,
 )
-from .pairs import BUILTIN_PAIRS, LabelledPair, builtin_pairs, parse_csv, parse_jsonl, read_pairs
+from .pairs import (
+    BUILTIN_PAIRS,
+    HOLDOUT_PAIRS,
+    LabelledPair,
+    builtin_pairs,
+    holdout_pairs,
+    parse_csv,
+    parse_jsonl,
+    read_pairs,
+)
 from .plot import PlotExtraMissingError, plot_precision_recall
 from .scoring import cosine, score_pairs
 
 __all__ = [
     "BUILTIN_PAIRS",
     "Calibration",
+    "HOLDOUT_PAIRS",
     "HoldoutCalibration",
     "LabelledPair",
     "PlotExtraMissingError",
@@ -46,6 +56,7 @@ __all__ = [
     "evaluate",
     "flip_thresholds",
     "format_table",
+    "holdout_pairs",
     "holdout_split",
     "metrics_table",
     "parse_csv",

@@ -32,8 +32,10 @@ from ..domain.errors import ConfigurationError
 
 __all__ = [
     "BUILTIN_PAIRS",
+    "HOLDOUT_PAIRS",
     "LabelledPair",
     "builtin_pairs",
+    "holdout_pairs",
     "parse_csv",
     "parse_jsonl",
     "read_pairs",
@@ -42,6 +44,10 @@ __all__ = [
 #: The name :func:`read_pairs` resolves to the evaluation set shipped with the library
 #: (``evaluation/data/pairs.jsonl``, described in the README next to it).
 BUILTIN_PAIRS = "builtin"
+#: The name :func:`read_pairs` resolves to the small held-out set shipped next to it
+#: (``evaluation/data/pairs-holdout.jsonl``): new sentences, written before the default hit
+#: guard was tuned, to check a rule does not merely fit the main set.
+HOLDOUT_PAIRS = "builtin-holdout"
 
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
@@ -191,10 +197,13 @@ def read_pairs(source: str | os.PathLike[str]) -> list[LabelledPair]:
     """The labelled pairs in a ``.jsonl`` or ``.csv`` file, or the shipped set by name.
 
     ``read_pairs("builtin")`` (:data:`BUILTIN_PAIRS`) reads the evaluation set that ships
-    with the library; any other value is a path.
+    with the library, ``read_pairs("builtin-holdout")`` (:data:`HOLDOUT_PAIRS`) its small
+    held-out companion; any other value is a path.
     """
     if str(source) == BUILTIN_PAIRS:
         return builtin_pairs()
+    if str(source) == HOLDOUT_PAIRS:
+        return holdout_pairs()
     path = Path(source)
     suffix = path.suffix.lower()
     if suffix not in _JSONL_SUFFIXES and suffix != ".csv":
@@ -226,3 +235,10 @@ def builtin_pairs() -> list[LabelledPair]:
     package = __name__.rpartition(".")[0]
     data = resources.files(package).joinpath("data").joinpath("pairs.jsonl")
     return parse_jsonl(data.read_text(encoding="utf-8"), f"{BUILTIN_PAIRS}:pairs.jsonl")
+
+
+def holdout_pairs() -> list[LabelledPair]:
+    """The small held-out set shipped with the library (see ``evaluation/data/README.md``)."""
+    package = __name__.rpartition(".")[0]
+    data = resources.files(package).joinpath("data").joinpath("pairs-holdout.jsonl")
+    return parse_jsonl(data.read_text(encoding="utf-8"), f"{HOLDOUT_PAIRS}:pairs-holdout.jsonl")

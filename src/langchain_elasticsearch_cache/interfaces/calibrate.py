@@ -2,7 +2,7 @@
 
 The command measures the cache as it really runs: the same prompt-text extraction
 (:func:`~langchain_elasticsearch_cache.domain.semantic.split_prompt`) and the same hit guard
-(:func:`~langchain_elasticsearch_cache.domain.semantic.number_guard`) as the semantic cache,
+(:func:`~langchain_elasticsearch_cache.domain.semantic.default_hit_guard`) as the semantic cache,
 with the embedding model the user names, so the threshold it prints is the one to pass as
 ``similarity_threshold``. ``--no-split`` and ``--no-guard`` switch those parts off, to
 measure what each is worth. It never needs Elasticsearch.
@@ -306,7 +306,7 @@ def _wrong_by_category(scored: Sequence[ScoredPair], threshold: float) -> dict[s
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from ..domain.semantic import number_guard, split_prompt
+    from ..domain.semantic import default_hit_guard, split_prompt
     from ..evaluation import (
         calibrate,
         calibrate_with_holdout,
@@ -334,7 +334,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         pairs,
         embed=embed,
         split=None if args.no_split else split,
-        guard=None if args.no_guard else number_guard,
+        guard=None if args.no_guard else default_hit_guard,
     )
     progress.total = embed.texts
     progress.finish()
@@ -392,12 +392,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(
             f"pairs: {len(scored)} ({same} same, {len(scored) - same} different) from "
             f"{args.pairs}; embedding: {args.embedding}; prompt-text extraction: "
-            f"{'off' if args.no_split else 'on'}; number guard: "
+            f"{'off' if args.no_split else 'on'}; hit guard: "
             f"{'off' if args.no_guard else 'on'}"
         )
         print(
             f"never a hit, whatever the threshold: {blocked['guard']} pair(s) refused by the "
-            f"number guard, {blocked['context']} with another context (system prompt, "
+            f"hit guard, {blocked['context']} with another context (system prompt, "
             "earlier turns)"
         )
         if held is not None:
@@ -478,7 +478,7 @@ def add_calibrate_command(sub: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="embed the whole prompt (serialised JSON for chat) instead of the last question",
     )
-    parser.add_argument("--no-guard", action="store_true", help="switch the number guard off")
+    parser.add_argument("--no-guard", action="store_true", help="switch the hit guard off")
     parser.add_argument(
         "--progress",
         action="store_true",

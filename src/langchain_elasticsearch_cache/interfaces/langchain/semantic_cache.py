@@ -47,7 +47,7 @@ from ...domain.semantic import (
     PromptSplitter,
     SemanticCachePolicy,
     SemanticHit,
-    number_guard,
+    default_hit_guard,
 )
 from ...domain.semantic_records import validate_vector
 from ._batching import LookupBatcher
@@ -203,7 +203,7 @@ class _SemanticCacheBase(BaseCache):
         *,
         similarity_threshold: float = DEFAULT_SIMILARITY_THRESHOLD,
         prompt_splitter: PromptSplitter | None = None,
-        hit_guard: HitGuard | None = number_guard,
+        hit_guard: HitGuard | None = default_hit_guard,
         k: int = DEFAULT_K,
         store_input: bool = True,
         store_input_params: bool = True,

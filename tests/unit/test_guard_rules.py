@@ -1,0 +1,171 @@
+"""The default hit guard's rules, by example: the wrong-hit categories of the quality report
+(benchmarks/SEMANTIC.md) refused, paraphrases still accepted."""
+
+from __future__ import annotations
+
+import pytest
+
+from langchain_elasticsearch_cache.domain.errors import ConfigurationError
+from langchain_elasticsearch_cache.domain.semantic import (
+    DEFAULT_GUARD_RULES,
+    SemanticCachePolicy,
+    calendar_guard,
+    calendar_words,
+    combine_guards,
+    default_hit_guard,
+    entities,
+    entity_order_guard,
+    negation_guard,
+    number_guard,
+    opposite_guard,
+    unit_guard,
+    unit_words,
+    word_order_guard,
+)
+
+# (rule, a, b): each pair is refused by that rule and by the default guard
+REFUSED = [
+    # negation (the report's largest wrong-hit category after swapped roles)
+    (negation_guard, "Which plants are toxic to cats?", "Which plants are not toxic to cats?"),
+    (negation_guard, "What can I eat during pregnancy?", "What can't I eat during pregnancy?"),
+    (negation_guard, "Should I stretch before running?", "Should I never stretch before running?"),
+    (negation_guard, "Is it safe to drink tap water?", "Is it unsafe to drink tap water?"),
+    (negation_guard, "Which types are mutable?", "Which types are immutable?"),
+    (negation_guard, "How do I make bread with yeast?", "How do I make bread without yeast?"),
+    (negation_guard, "Wie backe ich Brot?", "Wie backe ich kein Brot?"),
+    (negation_guard, "Est-ce que je peux manger ça ?", "Je ne peux pas manger ça ?"),
+    (negation_guard, "¿Puedo comer esto?", "¿No puedo comer esto?"),
+    (negation_guard, "Posso comer isto?", "Não posso comer isto?"),
+    (negation_guard, "Posso mangiare questo?", "Non posso mangiare questo?"),
+    (opposite_guard, "What are the advantages of nuclear power?", "What are the drawbacks of it?"),
+    (opposite_guard, "Is coffee good for you?", "Is coffee bad for you?"),
+    (opposite_guard, "How do I open an account?", "How do I close an account?"),
+    # swapped roles
+    (entity_order_guard, "Is Paris bigger than Lyon?", "Is Lyon bigger than Paris?"),
+    (entity_order_guard, "Paris is bigger than Lyon?", "Is Lyon bigger than Paris?"),
+    (
+        entity_order_guard,
+        "Can I use a PS5 controller on a PC?",
+        "Can I use a PC controller on a PS5?",
+    ),
+    (
+        entity_order_guard,
+        'Translate "good morning" from English to Spanish.',
+        'Translate "good morning" from Spanish to English.',
+    ),
+    (word_order_guard, "Why do cats chase mice?", "Why do mice chase cats?"),
+    (
+        word_order_guard,
+        "How do I convert a list to a tuple in Python?",
+        "How do I convert a tuple to a list in Python?",
+    ),
+    # changed date, changed unit
+    (calendar_guard, "Is the museum open on Monday?", "Is the museum open on Sunday?"),
+    (calendar_guard, "What is the weather tomorrow?", "What is the weather today?"),
+    (calendar_guard, "Which films came out in May?", "Which films came out in June?"),
+    (calendar_guard, "What did I spend last month?", "What did I spend next month?"),
+    (unit_guard, "How long does it take to walk 5 km?", "How long does it take to walk 5 miles?"),
+    (unit_guard, "Is 38 °C a fever?", "Is 38 °F a fever?"),
+    (unit_guard, "How much is $50 in yen?", "How much is €50 in yen?"),
+    (unit_guard, "Convert 3 kg to grams.", "Convert 3 lb to grams."),
+    (unit_guard, "What is 100 km/h in m/s?", "What is 100 mph in m/s?"),
+]
+
+# paraphrases every rule (so the default guard) accepts
+ACCEPTED = [
+    ("Which plants are not safe for cats?", "Which plants are unsafe for cats?"),
+    ("Why don't cats like water?", "Why do cats not like water?"),
+    ("What is the capital of France?", "Which city is the capital of France?"),
+    (
+        "How long should I boil an egg for a soft yolk?",
+        "For a soft yolk, how long should I boil an egg?",
+    ),
+    (
+        "How many bones are in the adult human body?",
+        "In the adult human body, how many bones are there?",
+    ),
+    ("Who painted the Mona Lisa?", "The Mona Lisa was painted by whom?"),
+    ("How do I reverse a list in Python?", "In Python, how do I reverse a list?"),
+    ("What are the symptoms of dehydration?", "Dehydration: what are its symptoms?"),
+    ("Is a 5 km run long?", "Is a five kilometre run long?"),
+    ("Which films came out in January?", "Which movies were released in Jan?"),
+    ("May I ask how photosynthesis works?", "how does photosynthesis work"),
+    ("What are the pros and cons of remote work?", "Remote work: pros and cons?"),
+    ("Perché il cielo è blu?", "Come mai il cielo è blu?"),
+    ("Comment garder le pain frais ?", "Comment conserver le pain frais ?"),
+]
+
+
+@pytest.mark.parametrize(("rule", "a", "b"), REFUSED)
+def test_the_rule_refuses_its_wrong_hit(rule: object, a: str, b: str) -> None:
+    assert callable(rule)
+    assert not rule(a, b)
+    assert not rule(b, a)
+    assert not default_hit_guard(a, b)
+    # none of these is caught by numbers alone: the old default let them all through
+    assert number_guard(a, b)
+
+
+@pytest.mark.parametrize(("a", "b"), ACCEPTED)
+def test_paraphrases_still_pass(a: str, b: str) -> None:
+    for name, rule in DEFAULT_GUARD_RULES.items():
+        assert rule(a, b), name
+    assert default_hit_guard(a, b)
+
+
+def test_the_extractors() -> None:
+    assert calendar_words("Open on Monday and in May? May I come on mondays?") == {
+        "monday": 2,
+        "may": 1,
+    }
+    assert calendar_words("What did I do last week, and next year?") == {
+        "last week": 1,
+        "next year": 1,
+    }
+    assert unit_words("5 km, 3 kilometres, 2 mi, 20°C, $4, 3h, 200g and a pound") == {
+        "km": 2,
+        "mile": 1,
+        "celsius": 1,
+        "usd": 1,
+        "hour": 1,
+        "g": 1,
+        "lb": 1,
+    }
+    assert entities('Is Paris bigger than "big Lyon", or 3 iPhones?') == [
+        "paris",
+        "\u201cbig lyon\u201d",
+        "#3",
+        "iphones",
+    ]
+
+
+def test_a_known_cost_of_the_word_order_rule() -> None:
+    # a swap of coordinated words means the same, and is refused all the same: a miss
+    assert not word_order_guard("Pros and cons of remote work?", "Cons and pros of remote work?")
+
+
+def test_the_order_rules_need_two_shared_items() -> None:
+    # one shared entity, or two content words: nothing to order
+    assert entity_order_guard("Is Paris big?", "Paris: is it big?")
+    assert word_order_guard("Is a square a rectangle?", "Is a rectangle a square?")
+
+
+def test_unknown_candidate_keeps_the_number_rule() -> None:
+    assert default_hit_guard("Is it not safe?", None)
+    assert not default_hit_guard("What is 2+2?", None)
+
+
+def test_the_policy_uses_the_default_guard() -> None:
+    assert SemanticCachePolicy().hit_guard is default_hit_guard
+
+
+def test_combine_guards_adds_a_rule_and_refuses_non_callables() -> None:
+    def no_weather(query: str, candidate: str | None) -> bool:
+        return "weather" not in query
+
+    guard = combine_guards(default_hit_guard, no_weather)
+    assert guard("How tall is it?", "How high is it?")
+    assert not guard("What is the weather?", "What's the weather?")
+    assert not guard("Is it safe?", "Is it not safe?")
+    with pytest.raises(ConfigurationError, match="combine_guards takes hit guards"):
+        combine_guards(default_hit_guard, "not a guard")  # type: ignore[arg-type]
