@@ -21,6 +21,7 @@ from langchain_elasticsearch_cache.domain.errors import (
     InvalidIndexNameError,
     TlsVerificationError,
 )
+from langchain_elasticsearch_cache.domain.semantic_records import SemanticRecord
 from langchain_elasticsearch_cache.interfaces import cli
 from langchain_elasticsearch_cache.interfaces.operations import (
     IndexNotFoundError,
@@ -151,6 +152,28 @@ def test_embedding_record_round_trips_through_a_line() -> None:
     assert kind_of_line(line) == "embeddings"
     assert line_to_record("embeddings", line) == record
     assert line_to_record("llm", line) is None
+
+
+def test_semantic_record_round_trips_through_a_line_with_its_vector() -> None:
+    record = SemanticRecord(
+        key="s" * 64,
+        llm_output=('{"lc": 1}',),
+        timestamp=T,
+        llm_string_hash="model-hash",
+        context_hash="context-hash",
+        vector=(0.25, -1.5, 3.0),
+        prompt_text="What is a cache?",
+        llm_input="prompt",
+        llm_params="[('_type', 'x')]",
+    )
+    line = record_to_line("semantic", record)
+    assert json.loads(line)["doc"]["prompt_vector"] == [0.25, -1.5, 3.0]
+    assert kind_of_line(line) == "semantic"
+    assert line_to_record("semantic", line) == record
+    assert line_to_record("llm", line) is None  # kind must match
+    # a vector that is not a list of finite numbers makes the line unreadable
+    broken = line.replace("[0.25,-1.5,3.0]", '["x"]')
+    assert line_to_record("semantic", broken) is None
 
 
 @pytest.mark.parametrize(

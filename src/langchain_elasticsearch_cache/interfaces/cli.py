@@ -300,6 +300,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
         shown = ", ".join(f"{name} ({count})" for name, count in indices.items())
         print(f"indices:    {shown}")
     print(f"documents:  {report['documents']}")
+    if "dims" in report:
+        print(f"dims:       {report['dims'] or '- (no vector stored yet)'} (prompt vectors)")
     print(f"size:       {report['size_bytes']} bytes ({_human_size(report['size_bytes'])})")
     print(f"oldest:     {report['oldest'] or '-'}")
     print(f"newest:     {report['newest'] or '-'}")
@@ -364,6 +366,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _a_cache(kind: str) -> str:
+    return f"{'a' if kind == 'semantic' else 'an'} {kind} cache"  # "an llm", "a semantic"
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from_stdin = args.input in (None, "-")
     if from_stdin and sys.stdin.isatty():
@@ -374,8 +380,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         with _open_target(args, must_exist=False, kind_if_new=declared) as target:
             if args.kind == "auto" and declared is not None and declared != target.kind:
                 raise ConfigurationError(
-                    f"the input holds {declared} entries but {args.index!r} is an "
-                    f"{target.kind} cache: import into another index"
+                    f"the input holds {declared} entries but {args.index!r} is "
+                    f"{_a_cache(target.kind)}: import into another index (a new index is "
+                    "created with the entries' kind)"
                 )
             progress = _progress(args, "imported", None)
             result = target.import_lines(
@@ -473,7 +480,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     stats = _index_command(
-        sub, "stats", "document count, size, oldest/newest, entries per model", cmd_stats
+        sub,
+        "stats",
+        "document count, size, oldest/newest, entries per model (and vector dims)",
+        cmd_stats,
     )
     stats.add_argument("--json", action="store_true", help="machine-readable output")
     stats.add_argument("--no-models", action="store_true", help="skip the per-model scan")

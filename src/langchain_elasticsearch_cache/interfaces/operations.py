@@ -25,7 +25,9 @@ from elasticsearch import Elasticsearch
 from ..adapters.elasticsearch import (
     EMBEDDING_RECORDS,
     LLM_RECORDS,
+    SEMANTIC_RECORDS,
     ElasticsearchRepository,
+    ElasticsearchVectorRepository,
     RecordKind,
     create_elasticsearch_client,
     validate_index_name,
@@ -41,6 +43,7 @@ from ..adapters.elasticsearch.admin import (
 from ..adapters.elasticsearch.mappings import MAX_ID_BYTES
 from ..domain.entries import EmbeddingRecord, LlmRecord
 from ..domain.errors import CacheError, ConfigurationError
+from ..domain.semantic_records import SemanticRecord
 
 __all__ = [
     "KINDS",
@@ -53,10 +56,14 @@ __all__ = [
     "record_to_line",
 ]
 
-KINDS = ("llm", "embeddings")
-_RECORD_KINDS: dict[str, RecordKind[Any]] = {"llm": LLM_RECORDS, "embeddings": EMBEDDING_RECORDS}
+KINDS = ("llm", "embeddings", "semantic")
+_RECORD_KINDS: dict[str, RecordKind[Any]] = {
+    "llm": LLM_RECORDS,
+    "embeddings": EMBEDDING_RECORDS,
+    "semantic": SEMANTIC_RECORDS,
+}
 
-Record = LlmRecord | EmbeddingRecord
+Record = LlmRecord | EmbeddingRecord | SemanticRecord
 
 
 class IndexNotFoundError(CacheError):
@@ -161,8 +168,12 @@ class IndexTarget:
         self.index = index
         self.kind = kind
         self.record_kind: RecordKind[Any] = _RECORD_KINDS[kind]
-        self.repository: ElasticsearchRepository[Any] = ElasticsearchRepository(
-            client, index, self.record_kind
+        # the semantic kind needs the vector repository: an index it creates gets the
+        # semantic settings, and it checks vector lengths against the index's dims
+        self.repository: ElasticsearchRepository[Any] = (
+            ElasticsearchVectorRepository(client, index)
+            if kind == "semantic"
+            else ElasticsearchRepository(client, index, self.record_kind)
         )
         self.unreadable = 0
         """Documents the last export skipped because the cache cannot read them either."""
@@ -195,8 +206,8 @@ class IndexTarget:
                 detected = detect_kind(client, index) if exists else kind_if_new
                 if detected is None:
                     raise ConfigurationError(
-                        f"cannot tell whether {index!r} holds LLM or embedding entries: "
-                        "pass --kind llm or --kind embeddings"
+                        f"cannot tell whether {index!r} holds LLM, semantic or embedding "
+                        "entries: pass --kind llm, --kind semantic or --kind embeddings"
                     )
                 kind = detected
             return cls(client, index, kind)
@@ -226,9 +237,13 @@ class IndexTarget:
         return concrete_indices(self.client, self.index)
 
     def statistics(self, *, per_model: bool, page_size: int = 1000) -> dict[str, Any]:
-        """Documents, size, oldest and newest; per model (LLM) or namespace (embeddings)."""
+        """Documents, size, oldest and newest; per model (LLM, semantic) or namespace
+        (embeddings); for a semantic index also the vector length (``dims``, ``None``
+        while it holds no vector)."""
         report: dict[str, Any] = {"index": self.index, "kind": self.kind}
         report.update(index_overview(self.client, self.index))
+        if isinstance(self.repository, ElasticsearchVectorRepository):
+            report["dims"] = self.repository.dimensions()
         if self.kind == "embeddings":
             report["namespaces"] = namespace_counts(self.client, self.index)
         elif per_model:

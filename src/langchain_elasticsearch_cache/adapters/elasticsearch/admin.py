@@ -43,15 +43,22 @@ def concrete_indices(client: Elasticsearch, index: str) -> list[str]:
     return [index]
 
 
+#: fields only a semantic cache index maps; it maps the LLM cache's fields too, so these
+#: decide between the two
+_SEMANTIC_FIELDS = ("prompt_vector", "llm_string_hash", "context_hash")
+
+
 def detect_kind(client: Elasticsearch, index: str) -> str | None:
-    """``"llm"`` or ``"embeddings"`` from the mapping of ``index``; ``None`` if neither
-    (or if the indices behind an alias disagree)."""
+    """``"llm"``, ``"semantic"`` or ``"embeddings"`` from the mapping of ``index``;
+    ``None`` if none of them (or if the indices behind an alias disagree)."""
     with translated(f"reading the mapping of {index!r}", client=client):
         mappings = client.indices.get_mapping(index=index)
     kinds = set()
     for body in mappings.values():
         fields = body.get("mappings", {}).get("properties", {})
-        if "llm_output" in fields:
+        if any(name in fields for name in _SEMANTIC_FIELDS):
+            kinds.add("semantic")
+        elif "llm_output" in fields:
             kinds.add("llm")
         if "vector_dump" in fields:
             kinds.add("embeddings")
