@@ -371,3 +371,24 @@ async def test_async_paraphrases_and_concurrent_lookups(
         assert model.calls == 2
         stats = cache.statistics
         assert (stats.exact_hits, stats.semantic_hits) == (1, 2)
+
+
+def test_demo_semantic_uses_elasticsearch_with_a_url(
+    es_url: str, index_name: str, es_client: Elasticsearch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from langchain_elasticsearch_cache.interfaces import cli
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        code = cli.main(["demo", "--semantic", "--es-url", es_url, "--index", index_name, "--keep"])
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    assert code == 0
+    out = capsys.readouterr().out
+    assert f"the Elasticsearch semantic index '{index_name}-semantic'" in out
+    paraphrase = next(line for line in out.splitlines() if "Who is the author" in line)
+    assert "semantic hit" in paraphrase
+    assert "1 exact hit(s), 1 semantic hit(s), 3 miss(es), 4 embedding call(s)" in out
+    assert es_client.count(index=f"{index_name}-semantic")["count"] == 3
