@@ -378,13 +378,19 @@ def test_demo_semantic_uses_elasticsearch_with_a_url(
 ) -> None:
     from langchain_elasticsearch_cache.interfaces import cli
 
+    # cli.main() adds a handler on the (captured) stderr and sets the client loggers'
+    # levels: put them back afterwards, or later tests see other logging
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    names = ("elastic_transport", "elasticsearch")
+    levels = {name: logging.getLogger(name).level for name in names}
     try:
         code = cli.main(["demo", "--semantic", "--es-url", es_url, "--index", index_name, "--keep"])
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
+        for name, saved in levels.items():
+            logging.getLogger(name).setLevel(saved)
     assert code == 0
     out = capsys.readouterr().out
     assert f"the Elasticsearch semantic index '{index_name}-semantic'" in out
