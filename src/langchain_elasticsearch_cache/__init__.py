@@ -56,8 +56,10 @@ from .interfaces.langchain import (
 from .interfaces.langchain.elasticsearch import (
     AsyncElasticsearchCache,
     AsyncElasticsearchEmbeddingsCache,
+    AsyncElasticsearchSemanticCache,
     ElasticsearchCache,
     ElasticsearchEmbeddingsCache,
+    ElasticsearchSemanticCache,
 )
 from .interfaces.langchain.semantic_cache import (
     AsyncRepositorySemanticCache,
@@ -72,6 +74,7 @@ __all__ = [
     "AsyncElasticsearchCache",
     "AsyncElasticsearchEmbeddingsCache",
     "AsyncElasticsearchRepository",
+    "AsyncElasticsearchSemanticCache",
     "AsyncInMemoryEmbeddingsCache",
     "AsyncInMemoryLlmCache",
     "AsyncInMemoryRepository",
@@ -92,6 +95,7 @@ __all__ = [
     "ElasticsearchCache",
     "ElasticsearchEmbeddingsCache",
     "ElasticsearchRepository",
+    "ElasticsearchSemanticCache",
     "EmbeddingRecord",
     "InMemoryEmbeddingsCache",
     "InMemoryLlmCache",

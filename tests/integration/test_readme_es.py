@@ -15,7 +15,11 @@ import langchain_elasticsearch_cache as package
 
 from ..readme_blocks import EXAMPLE_URL, Block, python_blocks, the_block
 
-SERVER_CLASSES = ("ElasticsearchCache", "ElasticsearchEmbeddingsCache")
+SERVER_CLASSES = (
+    "ElasticsearchCache",
+    "ElasticsearchEmbeddingsCache",
+    "ElasticsearchSemanticCache",
+)
 
 
 @pytest.fixture
@@ -48,7 +52,11 @@ def _recording_init(original: type, instances: list[Any]) -> Any:
 
 def _run_with_node(block: Block, es_url: str, index_name: str) -> dict[str, Any]:
     replacements = {EXAMPLE_URL: repr(es_url)}
-    for literal, suffix in (('"llm-cache"', "llm"), ('"embeddings-cache"', "embeddings")):
+    for literal, suffix in (
+        ('"llm-cache"', "llm"),
+        ('"embeddings-cache"', "embeddings"),
+        ('"llm-semantic"', "semantic"),
+    ):
         if literal in block.code:
             replacements[literal] = repr(f"{index_name}-{suffix}")
     namespace: dict[str, Any] = {}

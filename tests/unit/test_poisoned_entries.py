@@ -433,3 +433,16 @@ def test_good_embedding_document_is_read() -> None:
 @pytest.mark.parametrize("name", sorted(BAD_EMBEDDING_DOCS))
 def test_wrongly_shaped_embedding_document_is_rejected(name: str) -> None:
     assert embedding_record_from_document("k", BAD_EMBEDDING_DOCS[name]) is None
+
+
+def test_an_entry_of_no_generation_is_a_miss_not_a_crash_in_the_chat_model() -> None:
+    """LangChain reads the first generation of a hit: an empty answer crashed it."""
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    cache = InMemoryLlmCache()
+    model = FakeListChatModel(responses=["the model's answer"], cache=cache)
+    prompt = dumps([HumanMessage(content="hi")])
+    record = cache.policy.record(prompt, model._get_llm_string(), [], NOW)
+    cache.repository.put(record)
+    assert cache.lookup(prompt, model._get_llm_string()) is None
+    assert model.invoke("hi").content == "the model's answer"

@@ -42,24 +42,20 @@ def _cosine(embedding: Embeddings, a: str, b: str) -> float:
 
 
 def semantic_cache_for(args: argparse.Namespace, embedding: Embeddings) -> tuple[Any, str]:
-    """The cache the demo uses, and where it lives.
-
-    Hook for Elasticsearch: with a connection, an ``ElasticsearchSemanticCache`` (from
-    ``interfaces.langchain.elasticsearch``) is used once that class exists; until then, and
-    without a connection, the in-memory semantic cache.
-    """
+    """The cache the demo uses, and where it lives: with a connection (``--es-url``,
+    ``ES_URL``, ``--es-cloud-id``...) an :class:`ElasticsearchSemanticCache` on the index
+    ``<--index>-semantic`` (writes wait for the refresh, so the paraphrase right after its
+    question is found by the kNN search); without one, the in-memory semantic cache."""
     from .cli import _cache_connection, _has_connection
+    from .langchain.elasticsearch import ElasticsearchSemanticCache
     from .langchain.semantic_memory import InMemorySemanticCache
 
     if _has_connection(args):
-        from .langchain import elasticsearch as es_classes
-
-        es_class = getattr(es_classes, "ElasticsearchSemanticCache", None)
-        if es_class is not None:
-            index = f"{args.index}-semantic"
-            cache = es_class(index, embedding, refresh="wait_for", **_cache_connection(args))
-            return cache, f"the Elasticsearch semantic index {index!r}"
-        print("note: this version has no Elasticsearch semantic cache; using memory")
+        index = f"{args.index}-semantic"
+        cache = ElasticsearchSemanticCache(
+            index, embedding, refresh="wait_for", **_cache_connection(args)
+        )
+        return cache, f"the Elasticsearch semantic index {index!r}"
     return InMemorySemanticCache(embedding), "the in-memory semantic cache"
 
 

@@ -5,7 +5,7 @@ from ._async.repository import AsyncElasticsearchRepository
 from ._async.vector_repository import AsyncElasticsearchVectorRepository
 from ._sync.repository import ElasticsearchRepository
 from ._sync.vector_repository import ElasticsearchVectorRepository
-from .checked import ConnectionCheckedRepository
+from .checked import ConnectionCheckedRepository, ConnectionCheckedVectorRepository
 from .client import (
     USER_AGENT,
     check_connection,
@@ -38,6 +38,7 @@ __all__ = [
     "AsyncElasticsearchVectorRepository",
     "BulkBackendUnavailableError",
     "ConnectionCheckedRepository",
+    "ConnectionCheckedVectorRepository",
     "ElasticsearchRepository",
     "ElasticsearchVectorRepository",
     "RecordKind",

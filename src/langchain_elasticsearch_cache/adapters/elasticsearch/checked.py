@@ -20,9 +20,10 @@ from typing import Any
 
 from ...domain.ports import R
 from ._async.repository import AsyncElasticsearchRepository
+from ._async.vector_repository import AsyncElasticsearchVectorRepository
 from .client import check_connection
 
-__all__ = ["ConnectionCheckedRepository", "SharedCheck"]
+__all__ = ["ConnectionCheckedRepository", "ConnectionCheckedVectorRepository", "SharedCheck"]
 
 
 class SharedCheck:
@@ -75,5 +76,19 @@ class ConnectionCheckedRepository(AsyncElasticsearchRepository[R]):
 
     async def _ensure_index(self) -> bool:
         # every operation that sends a request goes through here first
+        await self.connection_check.ensure()
+        return await super()._ensure_index()
+
+
+class ConnectionCheckedVectorRepository(AsyncElasticsearchVectorRepository):
+    """:class:`AsyncElasticsearchVectorRepository` whose first operation checks the
+    connection, as :class:`ConnectionCheckedRepository` does: ``nearest`` and
+    ``dimensions`` send their requests after ``_ensure_index`` too, so they are checked."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.connection_check = SharedCheck(lambda: check_connection(self.client))
+
+    async def _ensure_index(self) -> bool:
         await self.connection_check.ensure()
         return await super()._ensure_index()

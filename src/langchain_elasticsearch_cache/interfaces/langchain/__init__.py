@@ -2,6 +2,7 @@
 
 from ._runtime import CacheStatistics, OperationStatistics
 from .byte_store import AsyncRepositoryByteStore, RepositoryByteStore
+from .elasticsearch import AsyncElasticsearchSemanticCache, ElasticsearchSemanticCache
 from .llm_cache import AsyncRepositoryLlmCache, RepositoryLlmCache
 from .memory import (
     AsyncInMemoryEmbeddingsCache,
@@ -17,6 +18,7 @@ from .semantic_cache import (
 from .semantic_memory import AsyncInMemorySemanticCache, InMemorySemanticCache
 
 __all__ = [
+    "AsyncElasticsearchSemanticCache",
     "AsyncInMemoryEmbeddingsCache",
     "AsyncInMemoryLlmCache",
     "AsyncInMemorySemanticCache",
@@ -24,6 +26,7 @@ __all__ = [
     "AsyncRepositoryLlmCache",
     "AsyncRepositorySemanticCache",
     "CacheStatistics",
+    "ElasticsearchSemanticCache",
     "InMemoryEmbeddingsCache",
     "InMemoryLlmCache",
     "InMemorySemanticCache",

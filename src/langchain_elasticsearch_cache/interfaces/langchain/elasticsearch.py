@@ -13,19 +13,23 @@ a cache field with another type. Fail-open does not hide that.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 from elasticsearch import AsyncElasticsearch, Elasticsearch
+from langchain_core.embeddings import Embeddings
 
 from ...adapters.elasticsearch import (
     EMBEDDING_RECORDS,
     LLM_RECORDS,
     AsyncElasticsearchRepository,
+    AsyncElasticsearchVectorRepository,
     ConnectionCheckedRepository,
+    ConnectionCheckedVectorRepository,
     ElasticsearchRepository,
+    ElasticsearchVectorRepository,
     RecordKind,
     create_async_elasticsearch_client,
     create_elasticsearch_client,
@@ -35,9 +39,22 @@ from ...domain.errors import BackendUnavailableError, ConfigurationError
 from ...domain.keys import KeyScheme
 from ...domain.policies import EmbeddingCachePolicy, LlmCachePolicy
 from ...domain.ports import R
+from ...domain.semantic import (
+    DEFAULT_K,
+    DEFAULT_SIMILARITY_THRESHOLD,
+    HitGuard,
+    PromptSplitter,
+    SemanticCachePolicy,
+    default_hit_guard,
+)
 from ._runtime import Clock, fail_open_call, quiet_during_fail_open_calls
 from .byte_store import AsyncRepositoryByteStore, RepositoryByteStore
 from .llm_cache import AsyncRepositoryLlmCache, RepositoryLlmCache
+from .semantic_cache import (
+    AsyncRepositorySemanticCache,
+    RepositorySemanticCache,
+    check_embedding,
+)
 
 logger = logging.getLogger("langchain_elasticsearch_cache")
 
@@ -89,6 +106,12 @@ class _Connection:
     def __repr__(self) -> str:
         return "_Connection(...)"
 
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> _Connection:
+        """The connection options among a constructor's arguments (``locals()``): the
+        classes keep explicit keyword signatures, and the ten names are read here once."""
+        return cls(*(options[name] for name in _OPTION_NAMES))
+
     def given(self) -> list[str]:
         """The names of the options that were set (not None), as the constructor spells them."""
         return [
@@ -127,31 +150,81 @@ class _Connection:
         }
 
 
-def _sync_repository(
-    index_name: str,
-    kind: RecordKind[R],
-    client: Elasticsearch | None,
-    connection: _Connection,
-    refresh: bool | str,
-    maximum_duplicates_allowed: int,
-    fail_open: bool = False,
-) -> ElasticsearchRepository[R]:
-    validate_index_name(index_name)
-    if client is not None:
+T = TypeVar("T")
+
+
+def _connection_for(options: Mapping[str, Any]) -> _Connection:
+    """What every constructor does before it connects: the index name checked, ``client=``
+    with connection options refused, the client's loggers quieted for fail-open."""
+    validate_index_name(options["index_name"])
+    connection = _Connection.from_options(options)
+    if options["client"] is not None:
         connection.refuse_with_client()
-    if fail_open:
+    if options["fail_open"]:
         quiet_during_fail_open_calls(*_CLIENT_LOGGERS)
-    owns = client is None
-    if client is None:
-        client = _checked_client(connection, fail_open)
-    return ElasticsearchRepository(
-        client,
-        index_name,
-        kind,
-        refresh=refresh,
-        maximum_duplicates_allowed=maximum_duplicates_allowed,
-        owns_client=owns,
+    return connection
+
+
+def _open_sync(options: Mapping[str, Any], build: Callable[[Elasticsearch, bool], T]) -> T:
+    """``build(client, owns_client)`` with the caller's client, or with one made from the
+    connection options and checked now (fail-open rules in :func:`_checked_client`).
+
+    A client made here is closed again if ``build`` refuses its options.
+    """
+    connection = _connection_for(options)
+    given: Elasticsearch | None = options["client"]
+    if given is not None:
+        return build(given, False)
+    client = _checked_client(connection, bool(options["fail_open"]))
+    try:
+        return build(client, True)
+    except BaseException:
+        client.close()
+        raise
+
+
+def _open_async(options: Mapping[str, Any], build: Callable[[AsyncElasticsearch, bool], T]) -> T:
+    """``build(client, owns_client)``: the caller's client is used as it is (as the
+    synchronous classes do); a client made here is not checked yet (a constructor cannot
+    await), so ``build`` wraps it in a connection-checked repository, which makes the
+    check the synchronous classes make here at the first call (same errors; with
+    fail_open an outage is a miss)."""
+    connection = _connection_for(options)
+    given: AsyncElasticsearch | None = options["client"]
+    if given is not None:
+        return build(given, False)
+    return build(create_async_elasticsearch_client(**connection.factory_kwargs()), True)
+
+
+def _sync_repository(kind: RecordKind[R], options: Mapping[str, Any]) -> ElasticsearchRepository[R]:
+    return _open_sync(
+        options,
+        lambda client, owns: ElasticsearchRepository(
+            client,
+            options["index_name"],
+            kind,
+            refresh=options["refresh"],
+            maximum_duplicates_allowed=options["maximum_duplicates_allowed"],
+            owns_client=owns,
+        ),
     )
+
+
+def _async_repository(
+    kind: RecordKind[R], options: Mapping[str, Any]
+) -> AsyncElasticsearchRepository[R]:
+    def build(client: AsyncElasticsearch, owns: bool) -> AsyncElasticsearchRepository[R]:
+        cls = ConnectionCheckedRepository if owns else AsyncElasticsearchRepository
+        return cls(
+            client,
+            options["index_name"],
+            kind,
+            refresh=options["refresh"],
+            maximum_duplicates_allowed=options["maximum_duplicates_allowed"],
+            owns_client=owns,
+        )
+
+    return _open_async(options, build)
 
 
 def _checked_client(connection: _Connection, fail_open: bool) -> Elasticsearch:
@@ -174,41 +247,6 @@ def _checked_client(connection: _Connection, fail_open: bool) -> Elasticsearch:
             exc,
         )
         return create_elasticsearch_client(**kwargs, check=False)
-
-
-def _async_repository(
-    index_name: str,
-    kind: RecordKind[R],
-    client: AsyncElasticsearch | None,
-    connection: _Connection,
-    refresh: bool | str,
-    maximum_duplicates_allowed: int,
-    fail_open: bool = False,
-) -> AsyncElasticsearchRepository[R]:
-    validate_index_name(index_name)
-    if client is not None:
-        connection.refuse_with_client()
-    if fail_open:
-        quiet_during_fail_open_calls(*_CLIENT_LOGGERS)
-    if client is not None:
-        # the caller's client, used as it is (as the synchronous classes do)
-        return AsyncElasticsearchRepository(
-            client,
-            index_name,
-            kind,
-            refresh=refresh,
-            maximum_duplicates_allowed=maximum_duplicates_allowed,
-        )
-    # a constructor cannot await: the check the synchronous classes make here is made
-    # once, at the first call (same errors; with fail_open an outage is a miss)
-    return ConnectionCheckedRepository(
-        create_async_elasticsearch_client(**connection.factory_kwargs()),
-        index_name,
-        kind,
-        refresh=refresh,
-        maximum_duplicates_allowed=maximum_duplicates_allowed,
-        owns_client=True,
-    )
 
 
 class ElasticsearchCache(RepositoryLlmCache):
@@ -248,29 +286,9 @@ class ElasticsearchCache(RepositoryLlmCache):
         max_retries: int | None = None,
         clock: Clock | None = None,
     ) -> None:
-        connection = _Connection(
-            es_url,
-            es_cloud_id,
-            es_user,
-            es_api_key,
-            es_password,
-            es_params,
-            ca_certs,
-            verify_certs,
-            request_timeout,
-            max_retries,
-        )
         # checked before connecting: a mistake costs no request, leaves no client open
         LlmCachePolicy(key_scheme=key_scheme, metadata=metadata, ttl=ttl)
-        repository = _sync_repository(
-            index_name,
-            LLM_RECORDS,
-            client,
-            connection,
-            refresh,
-            maximum_duplicates_allowed,
-            fail_open,
-        )
+        repository = _sync_repository(LLM_RECORDS, locals())
         super().__init__(
             repository,
             store_input=store_input,
@@ -312,29 +330,9 @@ class AsyncElasticsearchCache(AsyncRepositoryLlmCache):
         max_retries: int | None = None,
         clock: Clock | None = None,
     ) -> None:
-        connection = _Connection(
-            es_url,
-            es_cloud_id,
-            es_user,
-            es_api_key,
-            es_password,
-            es_params,
-            ca_certs,
-            verify_certs,
-            request_timeout,
-            max_retries,
-        )
         # checked before connecting: a mistake costs no request, leaves no client open
         LlmCachePolicy(key_scheme=key_scheme, metadata=metadata, ttl=ttl)
-        repository = _async_repository(
-            index_name,
-            LLM_RECORDS,
-            client,
-            connection,
-            refresh,
-            maximum_duplicates_allowed,
-            fail_open,
-        )
+        repository = _async_repository(LLM_RECORDS, locals())
         super().__init__(
             repository,
             store_input=store_input,
@@ -382,29 +380,9 @@ class ElasticsearchEmbeddingsCache(RepositoryByteStore):
         max_retries: int | None = None,
         clock: Clock | None = None,
     ) -> None:
-        connection = _Connection(
-            es_url,
-            es_cloud_id,
-            es_user,
-            es_api_key,
-            es_password,
-            es_params,
-            ca_certs,
-            verify_certs,
-            request_timeout,
-            max_retries,
-        )
         # checked before connecting: a mistake costs no request, leaves no client open
         EmbeddingCachePolicy(key_scheme=key_scheme, metadata=metadata, ttl=ttl)
-        repository = _sync_repository(
-            index_name,
-            EMBEDDING_RECORDS,
-            client,
-            connection,
-            refresh,
-            maximum_duplicates_allowed,
-            fail_open,
-        )
+        repository = _sync_repository(EMBEDDING_RECORDS, locals())
         super().__init__(
             repository,
             store_input=store_input,
@@ -446,29 +424,9 @@ class AsyncElasticsearchEmbeddingsCache(AsyncRepositoryByteStore):
         max_retries: int | None = None,
         clock: Clock | None = None,
     ) -> None:
-        connection = _Connection(
-            es_url,
-            es_cloud_id,
-            es_user,
-            es_api_key,
-            es_password,
-            es_params,
-            ca_certs,
-            verify_certs,
-            request_timeout,
-            max_retries,
-        )
         # checked before connecting: a mistake costs no request, leaves no client open
         EmbeddingCachePolicy(key_scheme=key_scheme, metadata=metadata, ttl=ttl)
-        repository = _async_repository(
-            index_name,
-            EMBEDDING_RECORDS,
-            client,
-            connection,
-            refresh,
-            maximum_duplicates_allowed,
-            fail_open,
-        )
+        repository = _async_repository(EMBEDDING_RECORDS, locals())
         super().__init__(
             repository,
             store_input=store_input,
@@ -479,4 +437,152 @@ class AsyncElasticsearchEmbeddingsCache(AsyncRepositoryByteStore):
             fail_open=fail_open,
             clock=clock,
         )
+        self.index_name = index_name
+
+
+def _semantic_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The generic semantic cache's options among a constructor's arguments, checked
+    before connecting (a mistake costs no request and leaves no client open)."""
+    check_embedding(options["embedding"])
+    SemanticCachePolicy(
+        llm=LlmCachePolicy(
+            key_scheme=options["key_scheme"],
+            metadata=options["metadata"],
+            ttl=options["ttl"],
+        ),
+        splitter=options["prompt_splitter"],
+        similarity_threshold=options["similarity_threshold"],
+        hit_guard=options["hit_guard"],
+        k=options["k"],
+    )
+    names = (
+        "similarity_threshold",
+        "prompt_splitter",
+        "hit_guard",
+        "k",
+        "store_input",
+        "store_input_params",
+        "metadata",
+        "key_scheme",
+        "ttl",
+        "fail_open",
+        "clock",
+    )
+    return {name: options[name] for name in names}
+
+
+class ElasticsearchSemanticCache(RepositorySemanticCache):
+    """Semantic LLM cache in an Elasticsearch index or alias: a prompt that *means* the
+    same as a cached one (for the same model and the same earlier context) is answered
+    from the cache.
+
+    ``set_llm_cache(ElasticsearchSemanticCache("llm-semantic", embeddings,
+    es_url="http://localhost:9200"))``. An exact repeat is a realtime GET (no embedding
+    call); other lookups are one filtered kNN search, which sees refreshed documents only:
+    with the default ``refresh=False`` a new entry is found semantically after the next
+    index refresh (``index.refresh_interval``), with ``refresh="wait_for"`` each write
+    waits for it. The index takes its vector length from the first entry; an existing
+    index with another length is a ``ConfigurationError``. ``num_candidates`` tunes the
+    kNN search (see :class:`ElasticsearchVectorRepository`). Options otherwise as
+    :class:`ElasticsearchCache` and :class:`RepositorySemanticCache`.
+    """
+
+    def __init__(
+        self,
+        index_name: str,
+        embedding: Embeddings,
+        *,
+        similarity_threshold: float = DEFAULT_SIMILARITY_THRESHOLD,
+        prompt_splitter: PromptSplitter | None = None,
+        hit_guard: HitGuard | None = default_hit_guard,
+        k: int = DEFAULT_K,
+        num_candidates: int | None = None,
+        store_input: bool = True,
+        store_input_params: bool = True,
+        metadata: dict[str, Any] | None = None,
+        client: Elasticsearch | None = None,
+        es_url: str | None = None,
+        es_cloud_id: str | None = None,
+        es_user: str | None = None,
+        es_api_key: str | None = None,
+        es_password: str | None = None,
+        key_scheme: KeyScheme | str | None = None,
+        ttl: timedelta | float | None = None,
+        refresh: bool | str = False,
+        fail_open: bool = False,
+        maximum_duplicates_allowed: int = 1,
+        es_params: Mapping[str, Any] | None = None,
+        ca_certs: str | None = None,
+        verify_certs: bool | None = None,
+        request_timeout: float | None = None,
+        max_retries: int | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        options = _semantic_options(locals())
+        repository = _open_sync(
+            locals(),
+            lambda client, owns: ElasticsearchVectorRepository(
+                client,
+                index_name,
+                refresh=refresh,
+                maximum_duplicates_allowed=maximum_duplicates_allowed,
+                owns_client=owns,
+                num_candidates=num_candidates,
+            ),
+        )
+        super().__init__(repository, embedding, **options)
+        self.index_name = index_name
+
+
+class AsyncElasticsearchSemanticCache(AsyncRepositorySemanticCache):
+    """Async semantic LLM cache in an Elasticsearch index or alias (use ``alookup`` /
+    ``aupdate``); as :class:`ElasticsearchSemanticCache`, with the connection checked at
+    the first call. Concurrent lookups share ``mget`` requests for their exact keys."""
+
+    def __init__(
+        self,
+        index_name: str,
+        embedding: Embeddings,
+        *,
+        similarity_threshold: float = DEFAULT_SIMILARITY_THRESHOLD,
+        prompt_splitter: PromptSplitter | None = None,
+        hit_guard: HitGuard | None = default_hit_guard,
+        k: int = DEFAULT_K,
+        num_candidates: int | None = None,
+        store_input: bool = True,
+        store_input_params: bool = True,
+        metadata: dict[str, Any] | None = None,
+        client: AsyncElasticsearch | None = None,
+        es_url: str | None = None,
+        es_cloud_id: str | None = None,
+        es_user: str | None = None,
+        es_api_key: str | None = None,
+        es_password: str | None = None,
+        key_scheme: KeyScheme | str | None = None,
+        ttl: timedelta | float | None = None,
+        refresh: bool | str = False,
+        fail_open: bool = False,
+        maximum_duplicates_allowed: int = 1,
+        es_params: Mapping[str, Any] | None = None,
+        ca_certs: str | None = None,
+        verify_certs: bool | None = None,
+        request_timeout: float | None = None,
+        max_retries: int | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        options = _semantic_options(locals())
+
+        def build(es: AsyncElasticsearch, owns: bool) -> AsyncElasticsearchVectorRepository:
+            cls = ConnectionCheckedVectorRepository if owns else AsyncElasticsearchVectorRepository
+            return cls(
+                es,
+                index_name,
+                refresh=refresh,
+                maximum_duplicates_allowed=maximum_duplicates_allowed,
+                owns_client=owns,
+                num_candidates=num_candidates,
+            )
+
+        repository = _open_async(locals(), build)
+        super().__init__(repository, embedding, **options)
         self.index_name = index_name

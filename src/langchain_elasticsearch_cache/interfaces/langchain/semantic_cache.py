@@ -167,7 +167,7 @@ class _VectorMemo:
             return len(self._vectors)
 
 
-def _check_embedding(embedding: Any) -> Embeddings:
+def check_embedding(embedding: Any) -> Embeddings:
     if not callable(getattr(embedding, "embed_query", None)):
         raise ConfigurationError(
             f"embedding must be a LangChain Embeddings object (with embed_query), not "
@@ -214,7 +214,7 @@ class _SemanticCacheBase(BaseCache):
         clock: Clock | None = None,
         vector_memo_size: int = 4096,
     ) -> None:
-        self._embedding = _check_embedding(embedding)
+        self._embedding = check_embedding(embedding)
         self._policy = SemanticCachePolicy(
             llm=LlmCachePolicy(
                 key_scheme=key_scheme,

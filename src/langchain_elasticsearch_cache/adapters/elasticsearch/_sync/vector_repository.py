@@ -304,24 +304,28 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
             # behind an alias a key may have a copy in every index: ask for enough results
             # that dropping the older copies still leaves k; if older copies crowded the
             # answer anyway, ask again for more (only then is there a second request)
+            #
+            # the same when the exact checks afterwards dropped hits (a corrupt document,
+            # an entry within not_before's millisecond): a full answer with fewer than k
+            # usable candidates may have hidden usable ones behind them
             k = min(_MAX_K, query.k * len(indices))
             while True:
                 hits = self._search(query, k)
                 if hits is None:
                     return []
-                if len(indices) < 2 or not hits:
-                    break
                 found = len(hits)
-                newest = self._newest_copies(list(dict.fromkeys(h["_id"] for h in hits)))
-                hits = [
-                    hit
-                    for hit in hits
-                    if hit["_id"] in newest and newest[hit["_id"]][1] == hit["_index"]
-                ]
-                if len(hits) >= query.k or found < k or k >= _MAX_K:
-                    break
+                if len(indices) > 1 and hits:
+                    keys = list(dict.fromkeys(h["_id"] for h in hits))
+                    newest = self._newest_copies(keys)
+                    hits = [
+                        hit
+                        for hit in hits
+                        if hit["_id"] in newest and newest[hit["_id"]][1] == hit["_index"]
+                    ]
+                candidates = self._candidates(query, hits)
+                if len(candidates) >= query.k or found < k or k >= _MAX_K:
+                    return candidates
                 k = min(_MAX_K, k * 4)
-        return self._candidates(query, hits)
 
     def _search(self, query: VectorQuery, k: int) -> list[dict[str, Any]] | None:
         """The hits of one kNN search; ``None`` when the index is gone."""
