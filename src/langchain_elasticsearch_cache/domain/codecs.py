@@ -331,11 +331,6 @@ class GenerationCodec:
                 )
                 return None
             generations.append(value)
-        if not generations:
-            # LangChain reads the first generation of a hit: an empty answer would crash
-            # the caller (IndexError) instead of letting the model answer
-            logger.warning("cache entry %s holds no generation and is treated as a miss", key)
-            return None
         return generations
 
 

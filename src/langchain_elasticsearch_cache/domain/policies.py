@@ -6,6 +6,7 @@ The current time is always passed in: the domain never reads a clock.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,8 @@ from .codecs import GenerationCodec, VectorCodec
 from .entries import EmbeddingRecord, ListedLlmEntry, LlmRecord, validate_metadata
 from .expiry import is_expired, normalize_ttl
 from .keys import DEFAULT_KEY_SCHEME, KeyScheme, resolve_key_scheme
+
+logger = logging.getLogger("langchain_elasticsearch_cache")
 
 
 def _metadata_converter(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
@@ -56,7 +59,19 @@ class LlmCachePolicy:
         """What a lookup returns for ``record``: ``None`` for absent, expired or unreadable."""
         if record is None or not self.is_live(record, now):
             return None
-        return self.codec.decode(record.llm_output, key=record.key)
+        return self.answer(record)
+
+    def answer(self, record: LlmRecord) -> list[Generation] | None:
+        """The record's generations as a lookup answer; ``None`` (a miss) when unreadable
+        or empty: LangChain reads the first generation of a hit, so an empty answer would
+        crash the caller (IndexError) instead of letting the model answer."""
+        generations = self.codec.decode(record.llm_output, key=record.key)
+        if generations is not None and not generations:
+            logger.warning(
+                "cache entry %s holds no generation and is treated as a miss", record.key
+            )
+            return None
+        return generations
 
     def listed_entry(
         self, record: LlmRecord, now: datetime, *, include_expired: bool = False

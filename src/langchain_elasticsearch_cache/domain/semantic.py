@@ -963,7 +963,7 @@ class SemanticCachePolicy:
                 continue
             if self.hit_guard is not None and not self.hit_guard(query_text, record.prompt_text):
                 continue
-            generations = self.llm.codec.decode(record.llm_output, key=record.key)
+            generations = self.llm.answer(record.llm_record)
             if generations is not None:
                 return SemanticHit(candidate=candidate, generations=generations)
         return None
