@@ -70,7 +70,12 @@ def _add_connection_flags(parser: argparse.ArgumentParser) -> None:
         "connection (defaults from the environment; prefer the environment for secrets, "
         "flags show up in the process list)"
     )
-    group.add_argument("--es-url", default=env("ES_URL"), help="Elasticsearch URL [ES_URL]")
+    group.add_argument(
+        "--es-url",
+        default=env("ES_URL"),
+        help="Elasticsearch URL, or the URLs of several nodes of one cluster separated by "
+        "commas (a call then goes on to another node when one is down) [ES_URL]",
+    )
     group.add_argument("--es-cloud-id", default=env("ES_CLOUD_ID"), help="[ES_CLOUD_ID]")
     group.add_argument("--es-api-key", default=env("ES_API_KEY"), help="[ES_API_KEY]")
     group.add_argument("--es-user", default=env("ES_USER"), help="[ES_USER]")
@@ -89,10 +94,31 @@ def _has_connection(args: argparse.Namespace) -> bool:
     return bool(args.es_url or args.es_cloud_id)
 
 
+def split_hosts(text: str | None) -> str | list[str] | None:
+    """``--es-url`` / ``ES_URL`` as ``es_url``: one URL, or a list when the text names
+    several separated by commas (``http://a:9200,http://b:9200``; spaces allowed).
+
+    An empty item (``a,,b``, a trailing comma) is a ``ConfigurationError``: it is a typo,
+    and silently dropping it could hide a node the operator meant to list.
+    """
+    if text is None or "," not in text:
+        return text
+    items = [item.strip() for item in text.split(",")]
+    if not all(items):
+        empty = items.index("") + 1
+        raise ConfigurationError(
+            f"--es-url / ES_URL has an empty item (item {empty} of {len(items)}): list the "
+            "node "
+            "URLs separated by single commas, e.g. "
+            "'http://node1:9200,http://node2:9200,http://node3:9200'"
+        )
+    return items
+
+
 def _cache_connection(args: argparse.Namespace) -> dict[str, Any]:
     """Connection keywords of the cache classes (``es_url=`` ...)."""
     return {
-        "es_url": args.es_url,
+        "es_url": split_hosts(args.es_url),
         "es_cloud_id": args.es_cloud_id,
         "es_api_key": args.es_api_key,
         "es_user": args.es_user,
@@ -105,7 +131,7 @@ def _cache_connection(args: argparse.Namespace) -> dict[str, Any]:
 def _client_connection(args: argparse.Namespace) -> dict[str, Any]:
     """Connection keywords of ``create_elasticsearch_client`` (``url=`` ...)."""
     return {
-        "url": args.es_url,
+        "url": split_hosts(args.es_url),
         "cloud_id": args.es_cloud_id,
         "api_key": args.es_api_key,
         "username": args.es_user,

@@ -144,6 +144,39 @@ def describe_hosts(client: Any) -> str:
     return ", ".join(sorted(set(names))) or "the configured Elasticsearch"
 
 
+def _node_count(client: Any) -> int | None:
+    try:
+        return len(client.transport.node_pool.all())
+    except Exception:
+        return None
+
+
+def _tried(client: Any, hosts: str) -> str:
+    """``hosts``, said as the nodes tried when the client knows several."""
+    count = _node_count(client) if client is not None else None
+    if count is not None and count > 1:
+        return f"any of its {count} nodes (tried {hosts})"
+    return hosts
+
+
+def _several_hosts_hint(client: Any, advice: _Advice) -> str:
+    """With one node known, the cache stops when that node does, even in a healthy
+    cluster: say how to list the others."""
+    if client is None or _node_count(client) != 1:
+        return ""
+    if advice is _FROM_SETTINGS:
+        return (
+            "; if it is one node of a cluster, list several nodes so that a call goes on "
+            "to another when one is down: es_url=['http://node1:9200', "
+            "'http://node2:9200', 'http://node3:9200'] (CLI: --es-url or ES_URL "
+            "'http://node1:9200,http://node2:9200')"
+        )
+    return (
+        "; if it is one node of a cluster, give the client every node's URL "
+        "(Elasticsearch([url1, url2, url3])) so that a call goes on to another when one is down"
+    )
+
+
 def is_unavailable_status(status: Any) -> bool:
     """429 (too many requests), 408 (request timeout) and 5xx say "try again later"."""
     return isinstance(status, int) and (status in (408, 429) or status >= 500)
@@ -476,8 +509,9 @@ def translate_error(exc: Exception, action: str, *, client: Any = None) -> Cache
         return _tls_error(exc, action, hosts, advice)
     if isinstance(exc, TransportConnectionError):
         return BackendUnavailableError(
-            f"{action}: cannot reach Elasticsearch at {hosts} ({_connection_problem(exc)}); "
-            f"check {advice.hosts} and that the cluster is running"
+            f"{action}: cannot reach Elasticsearch at {_tried(client, hosts)} "
+            f"({_connection_problem(exc)}); check {advice.hosts} and that the cluster is "
+            f"running{_several_hosts_hint(client, advice)}"
         )
     if isinstance(exc, SerializationError):
         return BackendError(f"{action}: a request or response could not be (de)serialised")
