@@ -113,7 +113,7 @@ def test_an_unreachable_list_names_every_node_tried() -> None:
     with pytest.raises(BackendUnavailableError) as raised:
         ElasticsearchCache("llm-cache", es_url=urls, max_retries=2)
     text = str(raised.value)
-    assert "any of its 2 nodes" in text
+    assert "any of its 2 nodes" in text and "tries the next node on each" in text
     for url in urls:
         assert url in text
     assert "list several nodes" not in text  # they were listed

@@ -155,7 +155,10 @@ def _tried(client: Any, hosts: str) -> str:
     """``hosts``, said as the nodes tried when the client knows several."""
     count = _node_count(client) if client is not None else None
     if count is not None and count > 1:
-        return f"any of its {count} nodes (tried {hosts})"
+        return (
+            f"any of its {count} nodes ({hosts}; a call tries the next node on each of its "
+            "max_retries retries)"
+        )
     return hosts
 
 
