@@ -391,7 +391,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_rollover(args: argparse.Namespace) -> int:
-    from ..adapters.elasticsearch.retention import bootstrap_alias, rollover
+    from ..adapters.elasticsearch.retention import bootstrap_alias, rollover, rollover_conditions
 
     if args.bootstrap:
         if args.kind not in KINDS:
@@ -406,6 +406,7 @@ def cmd_rollover(args: argparse.Namespace) -> int:
     max_age = None
     if args.max_age is not None:
         max_age = timedelta(seconds=int(parse_duration(args.max_age).total_seconds()))
+    rollover_conditions(max_age, args.max_docs, args.max_size)  # checked before connecting
     with _retention_client(args) as client:
         result = rollover(
             client,

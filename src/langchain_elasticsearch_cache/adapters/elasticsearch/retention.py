@@ -47,6 +47,7 @@ __all__ = [
     "bootstrap_alias",
     "purge_by_index",
     "rollover",
+    "rollover_conditions",
 ]
 
 #: The suffix of the first index behind a rollover alias: ``_rollover`` increments it.
@@ -175,9 +176,11 @@ def _age(value: timedelta | str | None) -> str | None:
     return f"{max(1, int(value.total_seconds()))}s"
 
 
-def _conditions(
+def rollover_conditions(
     max_age: timedelta | str | None, max_docs: int | None, max_size: int | str | None
 ) -> dict[str, Any]:
+    """The ``conditions`` of a ``_rollover`` request, each checked; at least one is
+    required (a rollover is meant to run on a schedule and act only when due)."""
     conditions: dict[str, Any] = {}
     age = _age(max_age)
     if age is not None:
@@ -196,6 +199,11 @@ def _conditions(
                 f"max_size must be a number of bytes or a size like '50gb', '500mb', not "
                 f"{max_size!r}"
             )
+    if not conditions:
+        raise ConfigurationError(
+            "rollover needs at least one condition: max_age (e.g. '1d'), max_docs or "
+            "max_size (e.g. '50gb')"
+        )
     return conditions
 
 
@@ -219,12 +227,7 @@ def rollover(
     the alias, so lookups keep finding its entries. ``dry_run`` reports the conditions
     without rolling over.
     """
-    conditions = _conditions(max_age, max_docs, max_size)
-    if not conditions:
-        raise ConfigurationError(
-            "rollover needs at least one condition: max_age (e.g. '1d'), max_docs or "
-            "max_size (e.g. '50gb')"
-        )
+    conditions = rollover_conditions(max_age, max_docs, max_size)
     indices = alias_indices(client, alias)
     write_index = next(index.name for index in indices if index.is_write_index)
     if not _GENERATION.search(write_index):
