@@ -8,6 +8,7 @@ takes ``now=``, so nothing waits for time to pass.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
@@ -182,8 +183,24 @@ def test_the_oldest_index_is_dropped_while_lookups_keep_the_newest_copy(
     assert cache.lookup("shared", LLM) == _answer("v3")  # the cache now knows 3 indices
     ttl = timedelta(hours=36)
     clock.now = T0 + 2 * DAY + timedelta(hours=1)  # gen 1 (T0) expired, gen 2 (T0+1d) not
+    answers: list[object] = []
+    done = threading.Event()
 
-    dropped = purge_by_index(es_client, index_name, ttl, now=clock.now)
+    def read_meanwhile() -> None:  # the same cache object, reading while the index goes
+        while not done.is_set() or len(answers) < 20:
+            try:
+                answers.append(cache.lookup("shared", LLM))
+            except Exception as error:  # recorded, so the assertion shows it
+                answers.append(error)
+
+    reader = threading.Thread(target=read_meanwhile)
+    reader.start()
+    try:
+        dropped = purge_by_index(es_client, index_name, ttl, now=clock.now)
+    finally:
+        done.set()
+        reader.join(timeout=300)
+    assert answers and all(answer == _answer("v3") for answer in answers), answers
 
     assert [(index.name, index.newest) for index in dropped] == [(f"{index_name}-000001", T0)]
     assert _names(es_client, index_name) == [f"{index_name}-000002", f"{index_name}-000003"]
