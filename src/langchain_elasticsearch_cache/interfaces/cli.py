@@ -108,8 +108,7 @@ def split_hosts(text: str | None) -> str | list[str] | None:
         empty = items.index("") + 1
         raise ConfigurationError(
             f"--es-url / ES_URL has an empty item (item {empty} of {len(items)}): list the "
-            "node "
-            "URLs separated by single commas, e.g. "
+            "node URLs separated by single commas, e.g. "
             "'http://node1:9200,http://node2:9200,http://node3:9200'"
         )
     return items
