@@ -6,6 +6,7 @@ several. Refused connections are real (closed loopback ports), not mocked."""
 from __future__ import annotations
 
 import argparse
+import base64
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -127,6 +128,15 @@ def test_one_unreachable_url_suggests_listing_several() -> None:
     assert url in text and "connection refused" in text
     assert "list several nodes" in text
     assert "es_url=['http://node1:9200'" in text
+
+
+def test_an_elastic_cloud_endpoint_is_not_told_to_list_nodes() -> None:
+    """A Cloud ID names one load-balanced endpoint: listing nodes is no advice there."""
+    cloud_id = "test:" + base64.b64encode(f"{closed_port_url()[7:]}$es$kb".encode()).decode()
+    with pytest.raises(BackendUnavailableError) as raised:
+        ElasticsearchCache("llm-cache", es_cloud_id=cloud_id, max_retries=0)
+    assert "es_cloud_id" in str(raised.value)
+    assert "list several nodes" not in str(raised.value)
 
 
 def test_a_given_single_node_client_is_told_to_list_nodes_on_the_client() -> None:

@@ -224,10 +224,10 @@ def _construction_error(exc: Exception, url: Hosts | None) -> ConfigurationError
     )
 
 
-def _with_user_agent(client: Any, user_agent: str | None) -> Any:
+def _with_user_agent(client: Any, user_agent: str | None, *, from_cloud_id: bool) -> Any:
     configured = client.options(headers={"User-Agent": user_agent or USER_AGENT})
     # its errors then name es_url / es_cloud_id, the options it was built from
-    mark_built_from_settings(configured)
+    mark_built_from_settings(configured, from_cloud_id=from_cloud_id)
     return configured
 
 
@@ -276,7 +276,7 @@ def create_elasticsearch_client(
         base = Elasticsearch(**connection)
     except (ValueError, TypeError) as exc:
         raise _construction_error(exc, url) from None
-    client: Elasticsearch = _with_user_agent(base, user_agent)
+    client: Elasticsearch = _with_user_agent(base, user_agent, from_cloud_id=not url)
     if not check:
         return client
     try:
@@ -330,7 +330,7 @@ def create_async_elasticsearch_client(
         base = AsyncElasticsearch(**connection)
     except (ValueError, TypeError) as exc:
         raise _construction_error(exc, url) from None
-    client: AsyncElasticsearch = _with_user_agent(base, user_agent)
+    client: AsyncElasticsearch = _with_user_agent(base, user_agent, from_cloud_id=not url)
     return client
 
 

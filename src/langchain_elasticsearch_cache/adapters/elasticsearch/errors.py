@@ -93,9 +93,16 @@ class BulkEntriesRefusedError(BulkOperationError, EntryRefusedError):
 _BUILT_FROM_SETTINGS: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
-def mark_built_from_settings(client: Any) -> None:
+# Of those, the clients built from es_cloud_id: one endpoint that is already a load
+# balancer over the deployment's nodes, so "list several nodes" is no advice for them.
+_BUILT_FROM_CLOUD_ID: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def mark_built_from_settings(client: Any, *, from_cloud_id: bool = False) -> None:
     """Remember that ``client`` was built from the cache's es_url / es_cloud_id options."""
     _BUILT_FROM_SETTINGS.add(client)
+    if from_cloud_id:
+        _BUILT_FROM_CLOUD_ID.add(client)
 
 
 @attrs.frozen
@@ -165,7 +172,7 @@ def _tried(client: Any, hosts: str) -> str:
 def _several_hosts_hint(client: Any, advice: _Advice) -> str:
     """With one node known, the cache stops when that node does, even in a healthy
     cluster: say how to list the others."""
-    if client is None or _node_count(client) != 1:
+    if client is None or client in _BUILT_FROM_CLOUD_ID or _node_count(client) != 1:
         return ""
     if advice is _FROM_SETTINGS:
         return (
