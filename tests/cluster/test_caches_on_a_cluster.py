@@ -19,7 +19,6 @@ iterations in each state, and every wait is on the cluster's health.
 from __future__ import annotations
 
 import contextlib
-import logging
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -182,17 +181,7 @@ def _answer(n: int) -> Generation:
     return Generation(text=f"answer {n}")
 
 
-@pytest.fixture
-def _root_logging_restored() -> Iterator[None]:
-    """``cli.main`` adds a handler to the root logger: remove it after the test."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
-@pytest.mark.usefixtures("_root_logging_restored")
+@pytest.mark.usefixtures("cli_logging_restored")
 def test_every_way_of_listing_hosts_survives_the_first_host(
     cluster: LocalElasticsearchCluster,
     prefix: str,

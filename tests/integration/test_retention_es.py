@@ -7,7 +7,6 @@ takes ``now=``, so nothing waits for time to pass.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -249,16 +248,7 @@ def test_the_write_index_is_never_dropped(
 # ---------------------------------------------------------------------- command line
 
 
-@pytest.fixture
-def _root_logging_restored() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
-@pytest.mark.usefixtures("_root_logging_restored")
+@pytest.mark.usefixtures("cli_logging_restored")
 def test_cli_bootstrap_rollover_and_purge_by_index(
     es_client: Elasticsearch,
     es_url: str,

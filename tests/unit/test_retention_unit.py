@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 import re
-from collections.abc import Iterator
 
 import pytest
 
 from langchain_elasticsearch_cache.interfaces import cli
 
+pytestmark = pytest.mark.usefixtures("cli_logging_restored")
+
 # nothing listens on port 9 of this host: a test that connected would fail with exit 3
 NOWHERE = "http://127.0.0.1:9"
-
-
-@pytest.fixture(autouse=True)
-def _root_logging_restored() -> Iterator[None]:
-    """``cli.main`` adds a handler to the root logger: remove it after the test."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.mark.parametrize(

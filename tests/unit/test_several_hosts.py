@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -189,17 +187,7 @@ def test_es_url_environment_variable_reaches_the_client_as_a_list(
     assert cli._cache_connection(args)["es_url"] == ["http://a:9200", "http://b:9200"]
 
 
-@pytest.fixture
-def _root_logging_restored() -> Iterator[None]:
-    """``cli.main`` adds a handler to the root logger: remove it after the test."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
-@pytest.mark.usefixtures("_root_logging_restored")
+@pytest.mark.usefixtures("cli_logging_restored")
 def test_cli_with_an_unreachable_list_exits_3_naming_the_nodes(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -212,7 +200,7 @@ def test_cli_with_an_unreachable_list_exits_3_naming_the_nodes(
         assert url in err
 
 
-@pytest.mark.usefixtures("_root_logging_restored")
+@pytest.mark.usefixtures("cli_logging_restored")
 def test_cli_with_an_empty_item_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     code = cli.main(["stats", "llm-cache", "--es-url", "http://a:9200,,http://b:9200"])
     assert code == cli.EXIT_USAGE
