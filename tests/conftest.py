@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import os
 import uuid
 import warnings
@@ -207,6 +208,21 @@ def delete_everything_named(client: Elasticsearch, pattern: str) -> None:
             client.indices.delete(index=target, ignore_unavailable=True, allow_no_indices=True)
     with contextlib.suppress(Exception):
         client.indices.delete_index_template(name=pattern)
+
+
+@pytest.fixture
+def cli_logging_restored() -> Iterator[None]:
+    """``cli.main`` configures logging for a process: a root handler on the stderr of the
+    moment and the client's loggers at ERROR. Undo it after a test that runs it in-process,
+    so later tests (which check what the client logs) see the logging they expect."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    noisy = {name: logging.getLogger(name).level for name in ("elastic_transport", "elasticsearch")}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, noisy_level in noisy.items():
+        logging.getLogger(name).setLevel(noisy_level)
 
 
 CLIENT_MAJOR = int(elasticsearch.__versionstr__.split(".", 1)[0])

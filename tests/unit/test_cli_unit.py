@@ -31,6 +31,9 @@ from langchain_elasticsearch_cache.interfaces.operations import (
     record_to_line,
 )
 
+# cli.main configures the process's logging: undone after each test (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("cli_logging_restored")
+
 T = datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=timezone.utc)
 
 

@@ -70,7 +70,12 @@ def _add_connection_flags(parser: argparse.ArgumentParser) -> None:
         "connection (defaults from the environment; prefer the environment for secrets, "
         "flags show up in the process list)"
     )
-    group.add_argument("--es-url", default=env("ES_URL"), help="Elasticsearch URL [ES_URL]")
+    group.add_argument(
+        "--es-url",
+        default=env("ES_URL"),
+        help="Elasticsearch URL, or the URLs of several nodes of one cluster separated by "
+        "commas (a call then goes on to another node when one is down) [ES_URL]",
+    )
     group.add_argument("--es-cloud-id", default=env("ES_CLOUD_ID"), help="[ES_CLOUD_ID]")
     group.add_argument("--es-api-key", default=env("ES_API_KEY"), help="[ES_API_KEY]")
     group.add_argument("--es-user", default=env("ES_USER"), help="[ES_USER]")
@@ -89,10 +94,30 @@ def _has_connection(args: argparse.Namespace) -> bool:
     return bool(args.es_url or args.es_cloud_id)
 
 
+def split_hosts(text: str | None) -> str | list[str] | None:
+    """``--es-url`` / ``ES_URL`` as ``es_url``: one URL, or a list when the text names
+    several separated by commas (``http://a:9200,http://b:9200``; spaces allowed).
+
+    An empty item (``a,,b``, a trailing comma) is a ``ConfigurationError``: it is a typo,
+    and silently dropping it could hide a node the operator meant to list.
+    """
+    if text is None or "," not in text:
+        return text
+    items = [item.strip() for item in text.split(",")]
+    if not all(items):
+        empty = items.index("") + 1
+        raise ConfigurationError(
+            f"--es-url / ES_URL has an empty item (item {empty} of {len(items)}): list the "
+            "node URLs separated by single commas, e.g. "
+            "'http://node1:9200,http://node2:9200,http://node3:9200'"
+        )
+    return items
+
+
 def _cache_connection(args: argparse.Namespace) -> dict[str, Any]:
     """Connection keywords of the cache classes (``es_url=`` ...)."""
     return {
-        "es_url": args.es_url,
+        "es_url": split_hosts(args.es_url),
         "es_cloud_id": args.es_cloud_id,
         "es_api_key": args.es_api_key,
         "es_user": args.es_user,
@@ -105,7 +130,7 @@ def _cache_connection(args: argparse.Namespace) -> dict[str, Any]:
 def _client_connection(args: argparse.Namespace) -> dict[str, Any]:
     """Connection keywords of ``create_elasticsearch_client`` (``url=`` ...)."""
     return {
-        "url": args.es_url,
+        "url": split_hosts(args.es_url),
         "cloud_id": args.es_cloud_id,
         "api_key": args.es_api_key,
         "username": args.es_user,
@@ -314,7 +339,47 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _retention_client(args: argparse.Namespace, *, must_exist: bool = True) -> Any:
+    from ..adapters.elasticsearch import create_elasticsearch_client, validate_index_name
+    from ..adapters.elasticsearch.admin import index_exists
+
+    if not _has_connection(args):
+        raise ConfigurationError(
+            "no Elasticsearch given: pass --es-url URL (or --es-cloud-id) or set ES_URL"
+        )
+    validate_index_name(args.index)
+    client = create_elasticsearch_client(**_client_connection(args))
+    if must_exist and not index_exists(client, args.index):
+        client.close()
+        raise IndexNotFoundError(
+            f"alias {args.index!r} does not exist at this Elasticsearch: check the name, or "
+            "create it with: rollover INDEX --bootstrap --kind llm|embeddings"
+        )
+    return client
+
+
+def cmd_purge_by_index(args: argparse.Namespace) -> int:
+    from ..adapters.elasticsearch.retention import purge_by_index
+
+    ttl = parse_duration(args.older_than)
+    with _retention_client(args) as client:
+        dropped = purge_by_index(client, args.index, ttl, dry_run=args.dry_run)
+    verb = "would drop" if args.dry_run else "dropped"
+    for index in dropped:
+        newest = index.newest.isoformat(timespec="seconds") if index.newest else "no entries"
+        print(f"{verb} {index.name} (newest entry: {newest})")
+    print(
+        f"{verb} {len(dropped)} indices behind {args.index} whose newest entry is older than "
+        f"{args.older_than} (the write index is never dropped)"
+    )
+    return EXIT_OK
+
+
 def cmd_purge(args: argparse.Namespace) -> int:
+    if args.by_index:
+        return cmd_purge_by_index(args)
+    if args.dry_run:
+        raise ConfigurationError("--dry-run goes with --by-index only")
     age = parse_duration(args.older_than)
     with _open_target(args, must_exist=True) as target:
         cutoff = datetime.now(timezone.utc) - age
@@ -323,6 +388,46 @@ def cmd_purge(args: argparse.Namespace) -> int:
         f"purged {deleted} entries older than {args.older_than} "
         f"(written before {cutoff.isoformat(timespec='seconds')}) from {args.index}"
     )
+    return EXIT_OK
+
+
+def cmd_rollover(args: argparse.Namespace) -> int:
+    from ..adapters.elasticsearch.retention import bootstrap_alias, rollover, rollover_conditions
+
+    if args.bootstrap:
+        if args.kind not in KINDS:
+            raise ConfigurationError(
+                "rollover --bootstrap creates the first index with the cache's mapping: say "
+                "which with --kind llm or --kind embeddings"
+            )
+        with _retention_client(args, must_exist=False) as client:
+            first = bootstrap_alias(client, args.index, args.kind)
+        print(f"created {first} behind alias {args.index} (its write index)")
+        return EXIT_OK
+    max_age = None
+    if args.max_age is not None:
+        max_age = timedelta(seconds=int(parse_duration(args.max_age).total_seconds()))
+    rollover_conditions(max_age, args.max_docs, args.max_size)  # checked before connecting
+    with _retention_client(args) as client:
+        result = rollover(
+            client,
+            args.index,
+            max_age=max_age,
+            max_docs=args.max_docs,
+            max_size=args.max_size,
+            dry_run=args.dry_run,
+        )
+    met = ", ".join(
+        f"{name} {'met' if ok else 'not met'}" for name, ok in result.conditions.items()
+    )
+    if result.rolled_over:
+        print(f"rolled {args.index} over from {result.old_index} to {result.new_index} ({met})")
+    elif result.dry_run and any(result.conditions.values()):
+        print(f"would roll {args.index} over to {result.new_index} ({met})")
+    else:
+        print(
+            f"not rolled over: no condition met ({met}); {result.old_index} stays the write index"
+        )
     return EXIT_OK
 
 
@@ -490,6 +595,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     purge = _index_command(sub, "purge", "delete entries older than a duration", cmd_purge)
     purge.add_argument("--older-than", required=True, help="e.g. 7d, 12h, 30m, 2w, 90s")
+    purge.add_argument(
+        "--by-index",
+        action="store_true",
+        help="drop whole indices behind the alias whose newest entry is older than "
+        "--older-than (never the write index), instead of deleting entries one by one",
+    )
+    purge.add_argument("--dry-run", action="store_true", help="with --by-index: only list")
+
+    roll = _index_command(
+        sub,
+        "rollover",
+        "start a new index behind the cache's alias when a condition is met",
+        cmd_rollover,
+    )
+    roll.add_argument("--max-age", help="age of the write index, e.g. 1d, 12h")
+    roll.add_argument("--max-docs", type=_positive_int, help="documents in the write index")
+    roll.add_argument("--max-size", help="primary size of the write index, e.g. 50gb")
+    roll.add_argument("--dry-run", action="store_true", help="report the conditions only")
+    roll.add_argument(
+        "--bootstrap",
+        action="store_true",
+        help="create INDEX-000001 behind the alias INDEX (with --kind llm|embeddings)",
+    )
 
     clear = _index_command(sub, "clear", "delete every entry", cmd_clear)
     clear.add_argument("--yes", action="store_true", help="confirm")

@@ -9,7 +9,7 @@ appears in a message, a log line or a repr.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from importlib import metadata
 from typing import Any
 
@@ -22,14 +22,73 @@ from .errors import CLIENT_ERRORS, mark_built_from_settings, redact_url, transla
 __all__ = [
     "DEFAULT_RETRY_ON_STATUS",
     "USER_AGENT",
+    "Hosts",
     "check_connection",
     "create_async_elasticsearch_client",
     "create_elasticsearch_client",
+    "host_urls",
 ]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_RETRY_ON_STATUS: tuple[int, ...] = (429, 502, 503, 504)
+
+Hosts = str | Sequence[str]
+"""What ``es_url`` takes: one URL, or a list of the URLs of several nodes of one cluster."""
+
+_LIST_EXAMPLE = "es_url=['http://node1:9200', 'http://node2:9200', 'http://node3:9200']"
+
+
+def _shown(value: object) -> str:
+    """A refused es_url as it may be shown: no userinfo, even without a scheme."""
+    if not isinstance(value, str):
+        return type(value).__name__
+    if "://" not in value and "@" in value:  # 'user:secret@host': no scheme to anchor on
+        value = "***@" + value.rpartition("@")[2]
+    return repr(redact_url(value))
+
+
+def host_urls(url: object) -> list[str]:
+    """``es_url`` as a list of URLs, each checked: one URL or a non-empty list of them.
+
+    A list lets the client fail over: every request goes to a live node, so losing one
+    node costs no call (a single URL is a single point of failure, even in a cluster). A
+    string holding several comma-separated URLs is refused with the fix (a list); the CLI
+    and ``ES_URL`` split such a string themselves.
+    """
+    if isinstance(url, str):
+        if "," in url and url.count("://") > 1:
+            raise ConfigurationError(
+                f"es_url {_shown(url)} holds several URLs in one string: pass a list, "
+                f"e.g. {_LIST_EXAMPLE}"
+            )
+        urls: list[object] = [url]
+    elif isinstance(url, Sequence) and not isinstance(url, (bytes, bytearray)):
+        urls = list(url)
+        if not urls:
+            raise ConfigurationError(
+                "es_url is an empty list: give the URL of at least one node, better several "
+                f"of one cluster, e.g. {_LIST_EXAMPLE}"
+            )
+    else:
+        raise ConfigurationError(
+            f"es_url must be a URL or a list of URLs, not {type(url).__name__}; "
+            f"e.g. es_url='http://localhost:9200' or {_LIST_EXAMPLE}"
+        )
+    checked: list[str] = []
+    for position, item in enumerate(urls):
+        if not isinstance(item, str) or "://" not in item:
+            where = (
+                f"es_url item {position} "
+                if len(urls) > 1 or not isinstance(url, str)
+                else "es_url "
+            )
+            raise ConfigurationError(
+                f"{where}{_shown(item)} is not a URL: include the scheme and host, "
+                "e.g. 'http://localhost:9200' or 'https://my-cluster:9243'"
+            )
+        checked.append(item)
+    return checked
 
 
 def _version() -> str:
@@ -48,7 +107,7 @@ _ANSWERED_WITHOUT_ROOT = (404, 405)
 
 def _connection_params(
     *,
-    url: str | None,
+    url: Hosts | None,
     cloud_id: str | None,
     api_key: str | tuple[str, str] | None,
     username: str | None,
@@ -62,6 +121,8 @@ def _connection_params(
     retry_on_timeout: bool | None,
     retry_on_status: Collection[int] | None,
 ) -> dict[str, Any]:
+    if url is not None and not isinstance(url, str) and not url and not cloud_id:
+        host_urls(url)  # an empty list: its own message
     if url and cloud_id:
         raise ConfigurationError(
             "both es_url and es_cloud_id are set: give only one (es_url for a "
@@ -82,13 +143,12 @@ def _connection_params(
         )
     connection: dict[str, Any] = {}
     if url:
-        if not isinstance(url, str) or "://" not in url:
-            shown = redact_url(url) if isinstance(url, str) else type(url).__name__
-            raise ConfigurationError(
-                f"es_url {shown!r} is not a URL: include the scheme and host, "
-                "e.g. 'http://localhost:9200' or 'https://my-cluster:9243'"
-            )
-        connection["hosts"] = [url]
+        connection["hosts"] = host_urls(url)
+        if len(connection["hosts"]) > 1 and retry_on_timeout is None:
+            # a request that timed out on one node is sent to another; every request
+            # the cache sends is idempotent (realtime gets, writes by _id), so a retry
+            # cannot store anything twice
+            retry_on_timeout = True
     else:
         connection["cloud_id"] = _checked_cloud_id(cloud_id)
     if api_key:
@@ -148,8 +208,13 @@ def _checked_cloud_id(cloud_id: object) -> str:
     return cloud_id
 
 
-def _construction_error(exc: Exception, url: str | None) -> ConfigurationError:
-    where = f"es_url {redact_url(url)!r}" if url else "es_cloud_id"
+def _construction_error(exc: Exception, url: Hosts | None) -> ConfigurationError:
+    if isinstance(url, str):
+        where = f"es_url {redact_url(url)!r}"
+    elif url:
+        where = f"es_url {[redact_url(item) for item in url]!r}"
+    else:
+        where = "es_cloud_id"
     reason = redact_url(str(exc))
     example = "e.g. es_url='http://localhost:9200'"
     if "https" in reason:  # TLS options (ca_certs, verify_certs...) with an http:// URL
@@ -159,15 +224,15 @@ def _construction_error(exc: Exception, url: str | None) -> ConfigurationError:
     )
 
 
-def _with_user_agent(client: Any, user_agent: str | None) -> Any:
+def _with_user_agent(client: Any, user_agent: str | None, *, from_cloud_id: bool) -> Any:
     configured = client.options(headers={"User-Agent": user_agent or USER_AGENT})
     # its errors then name es_url / es_cloud_id, the options it was built from
-    mark_built_from_settings(configured)
+    mark_built_from_settings(configured, from_cloud_id=from_cloud_id)
     return configured
 
 
 def create_elasticsearch_client(
-    url: str | None = None,
+    url: Hosts | None = None,
     cloud_id: str | None = None,
     api_key: str | tuple[str, str] | None = None,
     username: str | None = None,
@@ -211,7 +276,7 @@ def create_elasticsearch_client(
         base = Elasticsearch(**connection)
     except (ValueError, TypeError) as exc:
         raise _construction_error(exc, url) from None
-    client: Elasticsearch = _with_user_agent(base, user_agent)
+    client: Elasticsearch = _with_user_agent(base, user_agent, from_cloud_id=not url)
     if not check:
         return client
     try:
@@ -227,7 +292,7 @@ def create_elasticsearch_client(
 
 
 def create_async_elasticsearch_client(
-    url: str | None = None,
+    url: Hosts | None = None,
     cloud_id: str | None = None,
     api_key: str | tuple[str, str] | None = None,
     username: str | None = None,
@@ -265,7 +330,7 @@ def create_async_elasticsearch_client(
         base = AsyncElasticsearch(**connection)
     except (ValueError, TypeError) as exc:
         raise _construction_error(exc, url) from None
-    client: AsyncElasticsearch = _with_user_agent(base, user_agent)
+    client: AsyncElasticsearch = _with_user_agent(base, user_agent, from_cloud_id=not url)
     return client
 
 

@@ -93,9 +93,16 @@ class BulkEntriesRefusedError(BulkOperationError, EntryRefusedError):
 _BUILT_FROM_SETTINGS: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
-def mark_built_from_settings(client: Any) -> None:
+# Of those, the clients built from es_cloud_id: one endpoint that is already a load
+# balancer over the deployment's nodes, so "list several nodes" is no advice for them.
+_BUILT_FROM_CLOUD_ID: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def mark_built_from_settings(client: Any, *, from_cloud_id: bool = False) -> None:
     """Remember that ``client`` was built from the cache's es_url / es_cloud_id options."""
     _BUILT_FROM_SETTINGS.add(client)
+    if from_cloud_id:
+        _BUILT_FROM_CLOUD_ID.add(client)
 
 
 @attrs.frozen
@@ -142,6 +149,42 @@ def describe_hosts(client: Any) -> str:
     except Exception:
         return "the configured Elasticsearch"
     return ", ".join(sorted(set(names))) or "the configured Elasticsearch"
+
+
+def _node_count(client: Any) -> int | None:
+    try:
+        return len(client.transport.node_pool.all())
+    except Exception:
+        return None
+
+
+def _tried(client: Any, hosts: str) -> str:
+    """``hosts``, said as the nodes tried when the client knows several."""
+    count = _node_count(client) if client is not None else None
+    if count is not None and count > 1:
+        return (
+            f"any of its {count} nodes ({hosts}; a call tries the next node on each of its "
+            "max_retries retries)"
+        )
+    return hosts
+
+
+def _several_hosts_hint(client: Any, advice: _Advice) -> str:
+    """With one node known, the cache stops when that node does, even in a healthy
+    cluster: say how to list the others."""
+    if client is None or client in _BUILT_FROM_CLOUD_ID or _node_count(client) != 1:
+        return ""
+    if advice is _FROM_SETTINGS:
+        return (
+            "; if it is one node of a cluster, list several nodes so that a call goes on "
+            "to another when one is down: es_url=['http://node1:9200', "
+            "'http://node2:9200', 'http://node3:9200'] (CLI: --es-url or ES_URL "
+            "'http://node1:9200,http://node2:9200')"
+        )
+    return (
+        "; if it is one node of a cluster, give the client every node's URL "
+        "(Elasticsearch([url1, url2, url3])) so that a call goes on to another when one is down"
+    )
 
 
 def is_unavailable_status(status: Any) -> bool:
@@ -476,8 +519,9 @@ def translate_error(exc: Exception, action: str, *, client: Any = None) -> Cache
         return _tls_error(exc, action, hosts, advice)
     if isinstance(exc, TransportConnectionError):
         return BackendUnavailableError(
-            f"{action}: cannot reach Elasticsearch at {hosts} ({_connection_problem(exc)}); "
-            f"check {advice.hosts} and that the cluster is running"
+            f"{action}: cannot reach Elasticsearch at {_tried(client, hosts)} "
+            f"({_connection_problem(exc)}); check {advice.hosts} and that the cluster is "
+            f"running{_several_hosts_hint(client, advice)}"
         )
     if isinstance(exc, SerializationError):
         return BackendError(f"{action}: a request or response could not be (de)serialised")

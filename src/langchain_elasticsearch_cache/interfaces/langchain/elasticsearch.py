@@ -13,7 +13,7 @@ a cache field with another type. Fail-open does not hide that.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -92,7 +92,7 @@ _OPTION_NAMES = (
 class _Connection:
     """How to reach Elasticsearch when no client is given. Never printed."""
 
-    url: str | None
+    url: str | Sequence[str] | None
     cloud_id: str | None
     user: str | None
     api_key: str | None
@@ -269,7 +269,7 @@ class ElasticsearchCache(RepositoryLlmCache):
         store_input_params: bool = True,
         metadata: dict[str, Any] | None = None,
         client: Elasticsearch | None = None,
-        es_url: str | None = None,
+        es_url: str | Sequence[str] | None = None,
         es_cloud_id: str | None = None,
         es_user: str | None = None,
         es_api_key: str | None = None,
@@ -313,7 +313,7 @@ class AsyncElasticsearchCache(AsyncRepositoryLlmCache):
         store_input_params: bool = True,
         metadata: dict[str, Any] | None = None,
         client: AsyncElasticsearch | None = None,
-        es_url: str | None = None,
+        es_url: str | Sequence[str] | None = None,
         es_cloud_id: str | None = None,
         es_user: str | None = None,
         es_api_key: str | None = None,
@@ -364,7 +364,7 @@ class ElasticsearchEmbeddingsCache(RepositoryByteStore):
         namespace: str | None = None,
         maximum_duplicates_allowed: int = 1,
         client: Elasticsearch | None = None,
-        es_url: str | None = None,
+        es_url: str | Sequence[str] | None = None,
         es_cloud_id: str | None = None,
         es_user: str | None = None,
         es_api_key: str | None = None,
@@ -408,7 +408,7 @@ class AsyncElasticsearchEmbeddingsCache(AsyncRepositoryByteStore):
         namespace: str | None = None,
         maximum_duplicates_allowed: int = 1,
         client: AsyncElasticsearch | None = None,
-        es_url: str | None = None,
+        es_url: str | Sequence[str] | None = None,
         es_cloud_id: str | None = None,
         es_user: str | None = None,
         es_api_key: str | None = None,
@@ -501,7 +501,7 @@ class ElasticsearchSemanticCache(RepositorySemanticCache):
         store_input_params: bool = True,
         metadata: dict[str, Any] | None = None,
         client: Elasticsearch | None = None,
-        es_url: str | None = None,
+        es_url: str | Sequence[str] | None = None,
         es_cloud_id: str | None = None,
         es_user: str | None = None,
         es_api_key: str | None = None,
@@ -553,7 +553,7 @@ class AsyncElasticsearchSemanticCache(AsyncRepositorySemanticCache):
         store_input_params: bool = True,
         metadata: dict[str, Any] | None = None,
         client: AsyncElasticsearch | None = None,
-        es_url: str | None = None,
+        es_url: str | Sequence[str] | None = None,
         es_cloud_id: str | None = None,
         es_user: str | None = None,
         es_api_key: str | None = None,
