@@ -2,8 +2,9 @@
 
 A :class:`CacheKind` says how to build one kind of cache and how to write and read one
 fresh key through it; :data:`CACHE_KINDS` lists the kinds the failure scenarios cover. A
-new kind (the Elasticsearch semantic cache, say) is one more ``CacheKind(...)`` in that
-list: the scenarios run every kind at once, one thread each.
+new kind is one more ``CacheKind(...)`` in that list: the scenarios run every kind at once,
+one thread each. The semantic cache's reads ask each key in other words, so every read is an
+exact-key miss followed by a filtered kNN search.
 
 A :class:`Workload` runs one cache in a thread: write a fresh key, read it back, pause,
 again, until stopped. It counts every call and every failure (an exception), remembers
@@ -18,9 +19,14 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
+from langchain_core.embeddings import DeterministicFakeEmbedding
 from langchain_core.outputs import Generation
 
-from langchain_elasticsearch_cache import ElasticsearchCache, ElasticsearchEmbeddingsCache
+from langchain_elasticsearch_cache import (
+    ElasticsearchCache,
+    ElasticsearchEmbeddingsCache,
+    ElasticsearchSemanticCache,
+)
 
 LLM_STRING = "cluster-test-model"
 # a pause between iterations keeps each loop at a few calls a second: the machine is shared
@@ -44,6 +50,29 @@ def _bytes_read(cache: Any, keys: list[str]) -> list[bool]:
     return [value == f"vector of {key}".encode() for key, value in zip(keys, found, strict=True)]
 
 
+class _QuestionEmbedding(DeterministicFakeEmbedding):
+    """A fake model that reads only the part of a prompt before ``#``: ``"k#again"`` means
+    the same as ``"k"``, so reading it back is a semantic (kNN) hit, not an exact one."""
+
+    def embed_query(self, text: str) -> list[float]:
+        return super().embed_query(text.split("#")[0])
+
+
+def _semantic_cache(index_name: str, **options: Any) -> ElasticsearchSemanticCache:
+    # wait_for: the entry is searchable (found by kNN) when the write returns
+    return ElasticsearchSemanticCache(
+        index_name, _QuestionEmbedding(size=32), refresh="wait_for", **options
+    )
+
+
+def _semantic_read(cache: Any, keys: list[str]) -> list[bool]:
+    """Each key asked in other words (an exact-key miss, then the kNN search)."""
+    return [
+        cache.lookup(f"{key}#again", LLM_STRING) == [Generation(text=f"answer to {key}")]
+        for key in keys
+    ]
+
+
 @attrs.frozen
 class CacheKind:
     """One kind of cache under test: its class and how to write and read a key."""
@@ -61,6 +90,7 @@ CACHE_KINDS: list[CacheKind] = [
     CacheKind(
         "embeddings", ElasticsearchEmbeddingsCache, _bytes_write, _bytes_read, "mset", "mget"
     ),
+    CacheKind("semantic", _semantic_cache, _llm_write, _semantic_read, "update", "lookup"),
 ]
 
 
