@@ -199,7 +199,8 @@ def test_the_oldest_index_is_dropped_while_lookups_keep_the_newest_copy(
     finally:
         done.set()
         reader.join(timeout=300)
-    assert answers and all(answer == _answer("v3") for answer in answers), answers
+    wrong = [answer for answer in answers if answer != _answer("v3")]
+    assert answers and not wrong, (len(answers), wrong[:5])
 
     assert [(index.name, index.newest) for index in dropped] == [(f"{index_name}-000001", T0)]
     assert _names(es_client, index_name) == [f"{index_name}-000002", f"{index_name}-000003"]

@@ -76,6 +76,18 @@ _PIT_KEEP_ALIVE = "2m"
 _INDEX_MISSING = "index_not_found_exception"
 
 
+def _index_gone(error: Any) -> bool:
+    """An ``mget`` item's error says its index no longer exists: directly, or as the cause
+    of "no shard available" (an index being deleted, e.g. by retention, answers that way
+    until every node has applied the deletion). Its copies are gone: a miss, not a failure."""
+    if not isinstance(error, dict):
+        return False
+    cause = error.get("caused_by")
+    return error.get("type") == _INDEX_MISSING or (
+        isinstance(cause, dict) and cause.get("type") == _INDEX_MISSING
+    )
+
+
 def _epoch_millis(value: datetime) -> int:
     """Whole milliseconds since the epoch, rounded down (what a ``date`` field stores)."""
     return (value - _EPOCH) // _ONE_MS
@@ -387,7 +399,7 @@ class ElasticsearchRepository(Generic[R]):
     def _mget_item_error(self, doc: dict[str, Any]) -> None:
         """An ``mget`` item failed: a vanished index is a miss, anything else is raised."""
         kind, reason = error_type_and_reason(doc.get("error"))
-        if kind == _INDEX_MISSING:
+        if _index_gone(doc.get("error")):
             self._forget_indices(index_missing=not self._is_alias)
             return
         message = f"get of key {doc.get('_id')!r} from {doc.get('_index')!r} failed: {reason}"
@@ -425,8 +437,7 @@ class ElasticsearchRepository(Generic[R]):
                 answer = self._client.mget(docs=pairs[start : start + self._chunk_size])
                 for doc in answer.body.get("docs", []):
                     if "error" in doc:
-                        kind, _ = error_type_and_reason(doc.get("error"))
-                        stale = stale or kind == _INDEX_MISSING
+                        stale = stale or _index_gone(doc.get("error"))
                         self._mget_item_error(doc)
                         continue
                     if not doc.get("found"):
