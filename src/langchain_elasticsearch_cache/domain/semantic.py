@@ -38,6 +38,7 @@ from typing import Any
 import attrs
 from langchain_core.outputs import Generation
 
+from .entries import LlmRecord
 from .errors import ConfigurationError
 from .expiry import expiry_cutoff
 from .keys import _frame, encode_text
@@ -977,12 +978,24 @@ class SemanticCachePolicy:
         vector: Sequence[float] | None,
         now: datetime,
     ) -> SemanticRecord:
-        base = self.llm.record(prompt, llm_string, generations, now)
+        return self.with_vector(
+            self.llm.record(prompt, llm_string, generations, now), llm_string, parts, vector
+        )
+
+    def with_vector(
+        self,
+        base: LlmRecord,
+        llm_string: str,
+        parts: PromptParts,
+        vector: Sequence[float] | None,
+    ) -> SemanticRecord:
+        """The semantic record of an exact-cache record (made first, so an answer that can
+        never be cached is refused before the embedding model is asked for its vector)."""
         llm_hash, context_hash = partition_hashes(llm_string, parts.context)
         return SemanticRecord(
             key=base.key,
             llm_output=base.llm_output,
-            timestamp=now,
+            timestamp=base.timestamp,
             llm_string_hash=llm_hash,
             context_hash=context_hash,
             vector=vector,

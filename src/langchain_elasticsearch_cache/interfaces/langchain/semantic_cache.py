@@ -35,7 +35,8 @@ from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
 from langchain_core.embeddings import Embeddings
 from langchain_core.outputs import Generation
 
-from ...domain.errors import BackendUnavailableError, ConfigurationError
+from ...domain.entries import LlmRecord
+from ...domain.errors import BackendUnavailableError, ConfigurationError, UncacheableAnswerError
 from ...domain.keys import KeyScheme, encode_text
 from ...domain.policies import LlmCachePolicy
 from ...domain.ports import AsyncVectorRepository, VectorRepository
@@ -294,6 +295,17 @@ class _SemanticCacheBase(BaseCache):
             self._counters.add("exact_hits")
         return generations
 
+    def _base_record(
+        self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE
+    ) -> LlmRecord | None:
+        """The exact part of the entry to write, or ``None`` (counted, warned once) when the
+        answer could never be read back: refused before the embedding model is asked."""
+        try:
+            return self._policy.llm.record(prompt, llm_string, return_val, self._clock())
+        except UncacheableAnswerError as exc:
+            self._runtime.skip_uncacheable("update", exc)
+            return None
+
 
 class RepositorySemanticCache(_SemanticCacheBase, SyncLifecycle):
     """A synchronous semantic LLM cache over any :class:`VectorRepository`.
@@ -349,13 +361,14 @@ class RepositorySemanticCache(_SemanticCacheBase, SyncLifecycle):
         return remembered if remembered is not None else self._embed(parts.meaning)
 
     def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        base = self._base_record(prompt, llm_string, return_val)
+        if base is None:
+            return
+
         def call() -> bool:
             parts = self._policy.split(prompt)
             vector = self._vector_for(parts)
-            record = self._policy.record(
-                prompt, llm_string, return_val, parts, vector, self._clock()
-            )
-            self._repository.put(record)
+            self._repository.put(self._policy.with_vector(base, llm_string, parts, vector))
             return True
 
         self._runtime.run("update", call, False, _write_tally)
@@ -432,6 +445,10 @@ class AsyncRepositorySemanticCache(_SemanticCacheBase, AsyncLifecycle):
         return await self._runtime.arun("lookup", call, None, _lookup_tally)
 
     async def aupdate(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
+        base = self._base_record(prompt, llm_string, return_val)
+        if base is None:
+            return
+
         async def call() -> bool:
             parts = self._policy.split(prompt)
             vector: tuple[float, ...] | None = None
@@ -439,10 +456,7 @@ class AsyncRepositorySemanticCache(_SemanticCacheBase, AsyncLifecycle):
                 vector = self._memo.pop(parts.meaning)
                 if vector is None:
                     vector = await self._aembed(parts.meaning)
-            record = self._policy.record(
-                prompt, llm_string, return_val, parts, vector, self._clock()
-            )
-            await self._repository.put(record)
+            await self._repository.put(self._policy.with_vector(base, llm_string, parts, vector))
             return True
 
         await self._runtime.arun("update", call, False, _write_tally)
