@@ -73,7 +73,12 @@ PROMPT_VECTOR_INDEX_OPTIONS: Mapping[str, Any] = {"type": "hnsw", "m": 16, "ef_c
 #: context among several) it found only 88-89 % of the exact top entries at the
 #: threshold, "fanout" (the 8.x behaviour) all of them (benchmarks/RESULTS.md). Nodes
 #: before 9.1 do not know the setting: the index is then created without it.
-SEMANTIC_INDEX_SETTINGS: Mapping[str, Any] = {"index.dense_vector.hnsw_filter_heuristic": "fanout"}
+SEMANTIC_INDEX_SETTINGS: Mapping[str, Any] = {
+    "index.dense_vector.hnsw_filter_heuristic": "fanout",
+    # 9.1+ leaves vectors out of _source by default; a cache entry read back by key (get,
+    # mget, export) keeps its vector, as on 8.x
+    "index.mapping.exclude_source_vectors": False,
+}
 
 #: The semantic cache's fields: the LLM cache's (so exact-key lookups read them the same
 #: way) plus the prompt vector and the hashes a kNN search is filtered on. The vector has
