@@ -238,16 +238,8 @@ class AsyncRepositoryLlmCache(_LlmCacheBase, AsyncLifecycle):
     def aentries(
         self, *, page_size: int = 1000, include_expired: bool = False
     ) -> AsyncIterator[ListedLlmEntry]:
-        """Stream the entries with ``async for``: ``(prompt, llm_string, timestamp)``, ``key``.
-
-        Memory is bounded by ``page_size``: the store is read a page at a time (a point in
-        time and ``search_after`` on Elasticsearch), never loaded whole; stopping early
-        stops the reading. Expired entries (older than ``ttl``) are left out, as lookups
-        ignore them, unless ``include_expired=True``. ``prompt`` / ``llm_string`` are
-        ``None`` for entries written with ``store_input=False`` /
-        ``store_input_params=False``; documents of another key scheme sharing the index
-        are left out. Answers are not decoded. Not fail-open: an unavailable backend
-        raises, since a listing cut short would look complete.
-        """
+        """Stream the entries with ``async for``; the same rules as the synchronous
+        classes' ``entries`` (memory bounded by ``page_size``, expired entries left out
+        unless ``include_expired=True``, not fail-open)."""
         _check_page_size(page_size)  # now, not at the first __anext__()
         return self._alisted(self._repository.scan(page_size=page_size), include_expired)
