@@ -34,13 +34,19 @@ logger = logging.getLogger("langchain_elasticsearch_cache")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-def _utc(value: datetime) -> datetime:
+def as_utc(value: datetime) -> datetime:
+    """A timezone-aware datetime converted to UTC (an attrs converter for timestamps).
+
+    Raises:
+        ValueError: ``value`` is naive (no timezone).
+    """
     if value.tzinfo is None:
         raise ValueError("timestamps must be timezone-aware (UTC)")
     return value.astimezone(timezone.utc)
 
 
-def _str_tuple(value: Iterable[str]) -> tuple[str, ...]:
+def str_tuple(value: Iterable[str]) -> tuple[str, ...]:
+    """The strings as a tuple (an attrs converter: records are frozen, so no lists)."""
     return tuple(value)
 
 
@@ -48,7 +54,8 @@ def _generation_tuple(value: Iterable[Generation]) -> tuple[Generation, ...]:
     return tuple(value)
 
 
-def _frozen_metadata(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+def frozen_metadata(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """A copy of the metadata, so a record never shares the caller's dict (attrs converter)."""
     return None if value is None else dict(value)
 
 
@@ -76,10 +83,10 @@ class LlmEntry:
     """A cached LLM answer: the generations, and optionally what produced them."""
 
     generations: tuple[Generation, ...] = attrs.field(converter=_generation_tuple)
-    created_at: datetime = attrs.field(converter=_utc)
+    created_at: datetime = attrs.field(converter=as_utc)
     prompt: str | None = None
     llm_string: str | None = None
-    metadata: Mapping[str, Any] | None = attrs.field(default=None, converter=_frozen_metadata)
+    metadata: Mapping[str, Any] | None = attrs.field(default=None, converter=frozen_metadata)
 
 
 @attrs.frozen
@@ -87,10 +94,10 @@ class EmbeddingEntry:
     """A cached embedding: the vector bytes and, optionally, the key it was stored under."""
 
     vector: bytes
-    created_at: datetime = attrs.field(converter=_utc)
+    created_at: datetime = attrs.field(converter=as_utc)
     original_key: str | None = None
     namespace: str | None = None
-    metadata: Mapping[str, Any] | None = attrs.field(default=None, converter=_frozen_metadata)
+    metadata: Mapping[str, Any] | None = attrs.field(default=None, converter=frozen_metadata)
 
 
 @attrs.frozen
@@ -98,11 +105,11 @@ class LlmRecord:
     """The stored form of an :class:`LlmEntry` (generations serialised), under ``key``."""
 
     key: str
-    llm_output: tuple[str, ...] = attrs.field(converter=_str_tuple)
-    timestamp: datetime = attrs.field(converter=_utc)
+    llm_output: tuple[str, ...] = attrs.field(converter=str_tuple)
+    timestamp: datetime = attrs.field(converter=as_utc)
     llm_input: str | None = None
     llm_params: str | None = None
-    metadata: Mapping[str, Any] | None = attrs.field(default=None, converter=_frozen_metadata)
+    metadata: Mapping[str, Any] | None = attrs.field(default=None, converter=frozen_metadata)
 
 
 @attrs.frozen
@@ -111,10 +118,10 @@ class EmbeddingRecord:
 
     key: str
     vector_dump: str
-    timestamp: datetime = attrs.field(converter=_utc)
+    timestamp: datetime = attrs.field(converter=as_utc)
     text_input: str | None = None
     namespace: str | None = None
-    metadata: Mapping[str, Any] | None = attrs.field(default=None, converter=_frozen_metadata)
+    metadata: Mapping[str, Any] | None = attrs.field(default=None, converter=frozen_metadata)
 
 
 @attrs.frozen
@@ -128,7 +135,7 @@ class ListedLlmEntry:
 
     prompt: str | None
     llm_string: str | None
-    timestamp: datetime = attrs.field(converter=_utc)
+    timestamp: datetime = attrs.field(converter=as_utc)
     key: str
 
 
@@ -137,7 +144,7 @@ Record = LlmRecord | EmbeddingRecord
 
 def format_timestamp(value: datetime) -> str:
     """ISO 8601 with an explicit UTC offset; Elasticsearch's default date format reads it."""
-    return _utc(value).isoformat()
+    return as_utc(value).isoformat()
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -222,7 +229,8 @@ def llm_record_to_document(record: LlmRecord) -> dict[str, Any]:
     return doc
 
 
-def _reject(key: str, kind: str, why: str) -> None:
+def log_malformed(key: str, kind: str, why: str) -> None:
+    """Log (warning) that the ``kind`` cache document ``key`` is malformed and read as a miss."""
     logger.warning(
         "%s cache document %s is malformed (%s) and is treated as a miss", kind, key, why
     )
@@ -232,7 +240,7 @@ def llm_record_from_document(key: str, source: Any) -> LlmRecord | None:
     """Validate an untrusted LLM cache document; ``None`` (logged) when its shape is wrong."""
     record = _llm_record(key, source)
     if isinstance(record, str):
-        _reject(key, "LLM", record)
+        log_malformed(key, "LLM", record)
         return None
     return record
 
@@ -282,7 +290,7 @@ def embedding_record_from_document(key: str, source: Any) -> EmbeddingRecord | N
     """Validate an untrusted embedding document; ``None`` (logged) when its shape is wrong."""
     record = _embedding_record(key, source)
     if isinstance(record, str):
-        _reject(key, "embedding", record)
+        log_malformed(key, "embedding", record)
         return None
     return record
 

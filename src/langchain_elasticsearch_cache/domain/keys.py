@@ -35,8 +35,11 @@ class KeyScheme(Protocol):
         ...
 
 
-def _frame(*parts: bytes) -> bytes:
-    """Length-prefix every part so that no two distinct tuples share a byte string."""
+def frame(*parts: bytes) -> bytes:
+    """Length-prefix every part so that no two distinct tuples share a byte string.
+
+    Shared with the semantic cache's partition hashes (``semantic.splitting``).
+    """
     out = bytearray()
     for part in parts:
         out += len(part).to_bytes(8, "big")
@@ -57,13 +60,13 @@ class Sha256KeyScheme:
     name: str = "sha256-v1"
 
     def llm_key(self, prompt: str, llm_string: str) -> str:
-        framed = _frame(b"llm", encode_text(prompt), encode_text(llm_string))
+        framed = frame(b"llm", encode_text(prompt), encode_text(llm_string))
         return hashlib.sha256(framed).hexdigest()
 
     def embedding_key(self, key: str, namespace: str | None) -> str:
         # None and "" are distinct namespaces: a marker byte says which one it is.
         ns = b"\x00" if namespace is None else b"\x01" + encode_text(namespace)
-        framed = _frame(b"emb", ns, encode_text(key))
+        framed = frame(b"emb", ns, encode_text(key))
         return hashlib.sha256(framed).hexdigest()
 
 

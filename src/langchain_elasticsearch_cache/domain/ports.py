@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Protocol, TypeVar, runtime_checkable
 
 from .entries import EmbeddingRecord, LlmRecord
-from .semantic_records import SemanticCandidate, SemanticRecord, VectorQuery
+from .semantic.records import SemanticCandidate, SemanticRecord, VectorQuery
 
 R = TypeVar("R", LlmRecord, EmbeddingRecord, SemanticRecord)
 

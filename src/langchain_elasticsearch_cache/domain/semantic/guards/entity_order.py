@@ -1,0 +1,97 @@
+"""The entity order rule: "Is Paris bigger than Lyon?" never answers the reverse question.
+
+Separate because finding entities (quoted strings, numbers, capitalised words that do not
+start a sentence) is its own heuristic, with its own failure cases.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .numerals import NUMBER_RE
+from .words import STOPWORDS, TOKEN_RE, starts_sentence, words
+
+__all__ = ["entities", "entity_order_guard"]
+
+_QUOTED_RE = re.compile(r"\"([^\"]+)\"|“([^”]+)”|«([^»]+)»|(?<!\w)'([^']+)'(?!\w)")
+
+
+def _entity_sequence(text: str, initial_allowed: set[str]) -> tuple[list[str], set[str]]:
+    """(entities in order of appearance, capitalised candidates found inside sentences)."""
+    spans: list[tuple[int, str]] = []
+    for match in _QUOTED_RE.finditer(text):
+        inner = next(group for group in match.groups() if group is not None)
+        spans.append((match.start(), "“" + " ".join(words(inner)) + "”"))
+    quoted = [(match.start(), match.end()) for match in _QUOTED_RE.finditer(text)]
+    for match in NUMBER_RE.finditer(text):
+        if not any(start <= match.start() < end for start, end in quoted):
+            spans.append((match.start(), "#" + match["number"].replace(",", "")))
+    inside: set[str] = set()
+    for match in TOKEN_RE.finditer(text):
+        if any(start <= match.start() < end for start, end in quoted):
+            continue
+        raw, word = match.group(), match.group().lower()
+        if word in STOPWORDS or not any(ch.isupper() for ch in raw):
+            continue
+        initial = starts_sentence(text, match.start()) and not any(ch.isupper() for ch in raw[1:])
+        if not initial:
+            inside.add(word)
+            spans.append((match.start(), word))
+        elif word in initial_allowed:
+            spans.append((match.start(), word))
+    spans.sort()
+    return [name for _, name in spans], inside
+
+
+def entities(text: str) -> list[str]:
+    """The entities of ``text``, lower-cased, in order of appearance.
+
+    An entity is a quoted string (one entity, whatever its length), a number, or a word
+    with a capital letter that is neither a stopword nor a sentence's first word (unless
+    capitalised inside, like "iPhone" or "PS5").
+
+    Args:
+        text: Any text.
+
+    Returns:
+        The entities, repeats included.
+    """
+    return _entity_sequence(text, set())[0]
+
+
+def _first_occurrences(sequence: list[str], keep: set[str]) -> list[str]:
+    return list(dict.fromkeys(item for item in sequence if item in keep))
+
+
+def entity_order_guard(query_text: str, candidate_text: str | None) -> bool:
+    """The entity order rule: shared entities (:func:`entities`) appear in the same order.
+
+    Refused when both texts name the same two or more entities in another order: "Is Paris
+    bigger than Lyon?" never answers "Is Lyon bigger than Paris?", nor "from Windows to
+    Linux" "from Linux to Windows".
+
+    The order compared is that of each shared entity's first appearance. A sentence's first
+    word counts as an entity when the other text has it as one ("Paris is bigger than
+    Lyon" / "Is Lyon bigger than Paris?").
+
+    Args:
+        query_text: The meaning text of the prompt being looked up.
+        candidate_text: The stored meaning text of the candidate entry, or ``None`` when
+            the entry was stored without its input (``store_input=False``).
+
+    Returns:
+        False when two shared entities are in another order; True otherwise, or when the
+        candidate is unknown.
+    """
+    if candidate_text is None:
+        return True
+    _, query_inside = _entity_sequence(query_text, set())
+    _, candidate_inside = _entity_sequence(candidate_text, set())
+    query_entities = _entity_sequence(query_text, candidate_inside)[0]
+    candidate_entities = _entity_sequence(candidate_text, query_inside)[0]
+    shared = set(query_entities) & set(candidate_entities)
+    if len(shared) < 2:
+        return True
+    return _first_occurrences(query_entities, shared) == _first_occurrences(
+        candidate_entities, shared
+    )

@@ -1,0 +1,165 @@
+"""The numbers rule: two questions that differ only in a number are different questions.
+
+Separate because its tables (spelled-out numbers, ordinals) and its number pattern change
+for their own reasons; :mod:`.entity_order` reuses :data:`NUMBER_RE` to find numbers.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from decimal import Decimal, InvalidOperation
+
+__all__ = ["NUMBER_RE", "extract_numbers", "number_guard"]
+
+_WORD_NUMBERS = {
+    word: index
+    for index, word in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        ]
+    )
+}
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70}
+_TENS |= {"eighty": 80, "ninety": 90}
+_ORDINAL_WORDS = {
+    word: index
+    for index, word in enumerate(
+        [
+            "zeroth",
+            "first",
+            "second",
+            "third",
+            "fourth",
+            "fifth",
+            "sixth",
+            "seventh",
+            "eighth",
+            "ninth",
+            "tenth",
+            "eleventh",
+            "twelfth",
+            "thirteenth",
+            "fourteenth",
+            "fifteenth",
+            "sixteenth",
+            "seventeenth",
+            "eighteenth",
+            "nineteenth",
+            "twentieth",
+        ]
+    )
+}
+_UNITS = "one|two|three|four|five|six|seven|eight|nine"
+_WORD_RE = re.compile(
+    r"\b(?:(?P<tens>" + "|".join(_TENS) + r")(?:[-\s](?P<unit>" + _UNITS + r"))?"
+    r"|(?P<word>" + "|".join(sorted(_WORD_NUMBERS, key=len, reverse=True)) + r")"
+    r"|(?P<ordinal>" + "|".join(sorted(_ORDINAL_WORDS, key=len, reverse=True)) + r"))\b",
+    re.IGNORECASE,
+)
+#: A number written with digits (any script), with its sign, and its "%" or ordinal suffix.
+# a sign only where it cannot be an operator: not after a letter, digit or closing bracket
+NUMBER_RE = re.compile(
+    r"(?P<sign>(?<![\w)\]])[-+\u2212])?"
+    r"(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)"
+    r"(?P<suffix>\s?%|st\b|nd\b|rd\b|th\b)?",
+    re.IGNORECASE,
+)
+
+
+def _decimal(digits: str) -> Decimal:
+    ascii_digits = "".join(
+        str(unicodedata.digit(ch)) if ch.isdigit() else ch for ch in digits.replace(",", "")
+    )
+    return Decimal(ascii_digits)
+
+
+def _canonical_number(kind: str, value: Decimal) -> tuple[str, str]:
+    normalized = value.normalize()
+    if normalized == 0:
+        normalized = Decimal(0)  # -0 and 0.0 are 0
+    return kind, format(normalized, "f")
+
+
+def extract_numbers(text: str) -> Counter[tuple[str, str]]:
+    """The multiset of numbers in ``text``, as ``(kind, value)``.
+
+    ``kind`` is ``"n"`` (a number), ``"%"`` (a percentage) or ``"ord"`` (an ordinal:
+    "3rd", "third"). Values are normalised: ``"1,000"``, ``"1000"`` and ``"1000.0"`` are
+    the same number; ``"-5"`` is not ``"5"``, but in ``"2-5"`` the dash is an operator.
+    Digits of any script count. Spelled-out numbers from zero to ninety-nine and ordinals
+    up to "twentieth" count too ("two apples" = "2 apples"); larger spelled-out numbers
+    and fractions in words do not (a known gap: such pairs are left to the similarity).
+
+    Args:
+        text: Any text.
+
+    Returns:
+        How many times each ``(kind, value)`` occurs.
+    """
+    found: Counter[tuple[str, str]] = Counter()
+    for match in NUMBER_RE.finditer(text):
+        try:
+            value = _decimal(match["number"])
+        except (InvalidOperation, ValueError):
+            continue
+        if match["sign"] in ("-", "\u2212"):
+            value = -value
+        suffix = (match["suffix"] or "").strip().lower()
+        kind = "%" if suffix == "%" else "ord" if suffix else "n"
+        found[_canonical_number(kind, value)] += 1
+    for match in _WORD_RE.finditer(text):
+        if match["tens"]:
+            number = _TENS[match["tens"].lower()]
+            if match["unit"]:
+                number += _WORD_NUMBERS[match["unit"].lower()]
+            found[_canonical_number("n", Decimal(number))] += 1
+        elif match["word"]:
+            found[_canonical_number("n", Decimal(_WORD_NUMBERS[match["word"].lower()]))] += 1
+        else:
+            ordinal = _ORDINAL_WORDS[match["ordinal"].lower()]
+            found[_canonical_number("ord", Decimal(ordinal))] += 1
+    return found
+
+
+def number_guard(query_text: str, candidate_text: str | None) -> bool:
+    """The numbers rule: both texts hold the same numbers (:func:`extract_numbers`).
+
+    "What is 2+2?" never answers "What is 2+3?", nor "2 apples" "two apples and 3 pears".
+    When the candidate's text was not stored (``store_input=False``) it cannot be checked:
+    the candidate is accepted only if the query holds no number at all.
+
+    Args:
+        query_text: The meaning text of the prompt being looked up.
+        candidate_text: The stored meaning text of the candidate entry, or ``None`` when
+            the entry was stored without its input (``store_input=False``).
+
+    Returns:
+        True when the two multisets of numbers are equal (for an unknown candidate: when
+        the query holds no number).
+    """
+    query_numbers = extract_numbers(query_text)
+    if candidate_text is None:
+        return not query_numbers
+    return query_numbers == extract_numbers(candidate_text)
