@@ -1,5 +1,6 @@
-"""The README's complete examples that need a server, run as written against the real node:
-only the example URL and the index names change (to the node's URL and to fresh names)."""
+"""The complete examples of README.md and docs/*.md that need a server, run as written
+against the real node: only the example URL and the index names change (to the node's URL
+and to fresh names)."""
 
 from __future__ import annotations
 
@@ -69,6 +70,7 @@ def test_every_complete_server_example_runs_against_the_node(
 ) -> None:
     blocks = [block for block in python_blocks() if EXAMPLE_URL in block.code]
     assert len(blocks) >= 2, blocks
+    assert any(block.source.startswith("docs/") for block in blocks), blocks
     for block in blocks:
         _run_with_node(block, es_url, index_name)
     assert {type(instance).__name__ for instance in made} == set(SERVER_CLASSES)

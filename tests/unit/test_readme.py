@@ -1,5 +1,5 @@
-"""The README's Python examples run as written (those that need a server: see
-tests/integration/test_readme_es.py)."""
+"""The Python examples of README.md and docs/*.md run as written (those that need a server:
+see tests/integration/test_readme_es.py)."""
 
 from __future__ import annotations
 
@@ -16,20 +16,24 @@ from ..readme_blocks import EXAMPLE_URL, python_blocks, the_block
 
 
 def test_blocks_that_need_no_server_run_in_reading_order() -> None:
-    """Run top to bottom in one namespace, as a reader would; the statistics block reads the
-    ``cache`` the block before it made, after that cache has been used (its
-    ``operations["lookup"]`` exists once a lookup was made)."""
+    """Run each document's blocks top to bottom in one namespace, as a reader of that
+    document would; the statistics block reads the ``cache`` a block before it made, after
+    that cache has been used (its ``operations["lookup"]`` exists once a lookup was made)."""
     blocks = [block for block in python_blocks() if not block.needs_server]
     assert len(blocks) >= 2, blocks
-    namespace: dict[str, Any] = {}
+    assert any(block.source.startswith("docs/") for block in blocks), blocks
+    namespaces: dict[str, dict[str, Any]] = {}
     global_cache = get_llm_cache()  # a block may call set_llm_cache: not for later tests
     try:
         for block in blocks:
+            namespace = namespaces.setdefault(block.source, {})
             if "cache.statistics" in block.code:
                 namespace["cache"].lookup("a prompt", "an llm string")
             block.run(namespace)
     finally:
         set_llm_cache(global_cache)
+    (statistics_block,) = [block for block in blocks if "cache.statistics" in block.code]
+    namespace = namespaces[statistics_block.source]
     assert "cache" in namespace and "stats" in namespace
 
 
