@@ -269,7 +269,7 @@ def test_users_get_the_contract_suites_but_no_node_launcher(fresh_env: FreshEnv)
                     for cls in (LlmRepositoryContract, VectorRepositoryContract)
                 ],
                 "launcher": [
-                    name for name in ("{PACKAGE}.testing.node", "{PACKAGE}.testing.cluster")
+                    name for name in {sorted(f"{PACKAGE}.testing.{m}" for m in LAUNCHER_MODULES)}
                     if importlib.util.find_spec(name) is not None
                 ],
                 "devtools": importlib.util.find_spec("{DEVTOOLS}") is not None,
