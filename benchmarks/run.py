@@ -101,7 +101,7 @@ def _node(url: str | None, heap: str) -> Iterator[tuple[str, str]]:
     if url:
         yield url.rstrip("/"), "ES_URL (reused)"
         return
-    from langchain_elasticsearch_cache.testing.node import LocalElasticsearchNode
+    from lecache_devtools.node import LocalElasticsearchNode
 
     node = LocalElasticsearchNode(heap=heap)
     _log(f"starting a local Elasticsearch {node.version} node (heap {heap})...")

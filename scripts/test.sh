@@ -44,14 +44,14 @@ if [ -z "${ES_URL:-}" ] && ! command -v mvn >/dev/null 2>&1; then
 fi
 
 echo "== ruff"
-lint_paths="src tests scripts"
+lint_paths="src lecache_devtools tests scripts"
 [ -d benchmarks ] && lint_paths="$lint_paths benchmarks"
 # shellcheck disable=SC2086
 .venv/bin/ruff check $lint_paths
 # shellcheck disable=SC2086
 .venv/bin/ruff format --check $lint_paths
 echo "== mypy --strict"
-.venv/bin/mypy --strict src
+.venv/bin/mypy --strict src lecache_devtools
 echo "== import contracts"
 .venv/bin/lint-imports
 echo "== generated sync code is up to date"

@@ -31,7 +31,7 @@ import pytest
 from elasticsearch import AsyncElasticsearch, Elasticsearch
 from hypothesis import settings
 
-from langchain_elasticsearch_cache.testing.node import DEFAULT_VERSION, LocalElasticsearchNode
+from lecache_devtools.node import DEFAULT_VERSION, LocalElasticsearchNode
 
 # Property tests judge results, not speed: on a shared, noisy machine a per-example deadline
 # fails a correct test. Examples stay random (a counterexample prints its reproduction blob).

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import pytest
 from elasticsearch import Elasticsearch
 
-from langchain_elasticsearch_cache.testing.cluster import LocalElasticsearchCluster
+from lecache_devtools.cluster import LocalElasticsearchCluster
 
 from ..conftest import delete_everything_named
 from ..integration._nodes import no_node

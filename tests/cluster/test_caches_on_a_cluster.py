@@ -28,7 +28,7 @@ from langchain_core.outputs import Generation
 
 from langchain_elasticsearch_cache import BackendUnavailableError, ElasticsearchCache
 from langchain_elasticsearch_cache.interfaces import cli
-from langchain_elasticsearch_cache.testing.cluster import LocalElasticsearchCluster
+from lecache_devtools.cluster import LocalElasticsearchCluster
 
 from ..conftest import delete_everything_named
 from ._workload import CACHE_KINDS, Workload

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from elasticsearch import Elasticsearch
 
-from langchain_elasticsearch_cache.testing.cluster import LocalElasticsearchCluster
+from lecache_devtools.cluster import LocalElasticsearchCluster
 
 from .conftest import HEALTH_TIMEOUT, NODES
 

@@ -16,7 +16,7 @@ from typing import NoReturn
 
 import pytest
 
-from langchain_elasticsearch_cache.testing.node import DEFAULT_VERSION, LocalElasticsearchNode
+from lecache_devtools.node import DEFAULT_VERSION, LocalElasticsearchNode
 
 
 def es_version() -> str:

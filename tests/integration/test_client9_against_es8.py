@@ -28,7 +28,7 @@ from langchain_elasticsearch_cache import (
     ElasticsearchCache,
     ElasticsearchEmbeddingsCache,
 )
-from langchain_elasticsearch_cache.testing.node import LocalElasticsearchNode
+from lecache_devtools.node import LocalElasticsearchNode
 
 pytestmark = pytest.mark.client9_against_es8
 

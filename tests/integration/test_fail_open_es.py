@@ -32,7 +32,7 @@ from langchain_elasticsearch_cache import (
     ElasticsearchEmbeddingsCache,
 )
 from langchain_elasticsearch_cache.adapters.elasticsearch import LLM_PROPERTIES
-from langchain_elasticsearch_cache.testing.node import DEFAULT_VERSION, LocalElasticsearchNode
+from lecache_devtools.node import DEFAULT_VERSION, LocalElasticsearchNode
 
 from ._http_stub import refusing_elasticsearch
 

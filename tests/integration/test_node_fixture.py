@@ -7,7 +7,7 @@ import os
 import pytest
 from elasticsearch import ApiError, AsyncElasticsearch, Elasticsearch
 
-from langchain_elasticsearch_cache.testing.node import DEFAULT_VERSION, LocalElasticsearchNode
+from lecache_devtools.node import DEFAULT_VERSION, LocalElasticsearchNode
 
 from ..conftest import delete_everything_named
 

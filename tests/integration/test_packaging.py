@@ -26,12 +26,18 @@ import tarfile
 import textwrap
 import venv
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "langchain_elasticsearch_cache"
+SOURCE = ROOT / "src" / PACKAGE
+# the test-node launcher lives in the repository's lecache_devtools, never in the wheel
+DEVTOOLS = "lecache_devtools"
+LAUNCHER_MODULES = frozenset(
+    {"node", "node_cli", "cluster", "jdk", "distribution", "tls", "process", "security_index"}
+)
 DIST_NAME = "langchain-elasticsearch-cache"
 SCRIPT = "langchain-elasticsearch-cache"
 # a hang guard for the subprocesses, not a timed assertion
@@ -181,6 +187,32 @@ def test_wheel_holds_the_package_its_marker_and_licence_and_nothing_else(wheel: 
     assert f"{SCRIPT} = {PACKAGE}.interfaces.cli:main" in entry_points
 
 
+def test_wheel_ships_every_library_module_and_the_contract_suites_but_no_node_launcher(
+    wheel: Path,
+) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    dist_info = next(name.split("/")[0] for name in names if ".dist-info/" in name)
+    modules = sorted(name for name in names if name.endswith(".py"))
+    sources = sorted(
+        f"{PACKAGE}/{path.relative_to(SOURCE).as_posix()}"
+        for path in SOURCE.rglob("*.py")
+        if "__pycache__" not in path.parts
+    )
+    assert modules == sources, "the wheel's modules differ from src/"
+    assert f"{PACKAGE}/py.typed" in names
+    assert f"{dist_info}/licenses/LICENSE" in names
+    # what a user needs to check an adapter of their own, and nothing that starts nodes
+    testing = sorted(
+        name.removeprefix(f"{PACKAGE}/testing/")
+        for name in names
+        if name.startswith(f"{PACKAGE}/testing/")
+    )
+    assert testing == ["__init__.py", "contract.py", "vector_contract.py"]
+    launchers = [name for name in modules if PurePosixPath(name).stem in LAUNCHER_MODULES]
+    assert launchers == [], f"node launcher modules in the wheel: {launchers}"
+    assert [name for name in names if DEVTOOLS in name] == []
+
+
 def test_sdist_holds_the_sources_and_licence_but_no_local_state(sdist: Path) -> None:
     with tarfile.open(sdist) as archive:
         names = [name.split("/", 1)[1] for name in archive.getnames() if "/" in name]
@@ -222,6 +254,35 @@ def test_package_imports_from_the_fresh_venv_with_its_marker(fresh_env: FreshEnv
     assert Path(str(found["dist_at"])).resolve() == site_packages, found
     assert found["py_typed"] is True
     assert found["version"] == found["dist_version"]
+
+
+def test_users_get_the_contract_suites_but_no_node_launcher(fresh_env: FreshEnv) -> None:
+    found = fresh_env.python_json(
+        textwrap.dedent(
+            f"""
+            import importlib.util, json
+            from {PACKAGE}.testing.contract import LlmRepositoryContract
+            from {PACKAGE}.testing.vector_contract import VectorRepositoryContract
+            print(json.dumps({{
+                "contracts": [
+                    importlib.util.find_spec(cls.__module__).origin
+                    for cls in (LlmRepositoryContract, VectorRepositoryContract)
+                ],
+                "launcher": [
+                    name for name in {sorted(f"{PACKAGE}.testing.{m}" for m in LAUNCHER_MODULES)}
+                    if importlib.util.find_spec(name) is not None
+                ],
+                "devtools": importlib.util.find_spec("{DEVTOOLS}") is not None,
+            }}))
+            """
+        )
+    )
+    contracts = found["contracts"]
+    assert isinstance(contracts, list) and len(contracts) == 2, found
+    site_packages = fresh_env.site_packages.resolve()
+    assert all(Path(str(path)).resolve().is_relative_to(site_packages) for path in contracts)
+    assert found["launcher"] == [], found
+    assert found["devtools"] is False, found
 
 
 def test_metadata_shows_classifiers_licence_and_keywords(fresh_env: FreshEnv) -> None:

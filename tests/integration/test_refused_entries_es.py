@@ -27,7 +27,7 @@ from langchain_elasticsearch_cache import (
     ElasticsearchEmbeddingsCache,
     EntryRefusedError,
 )
-from langchain_elasticsearch_cache.testing.node import LocalElasticsearchNode
+from lecache_devtools.node import LocalElasticsearchNode
 
 from ._nodes import local_node
 

@@ -43,7 +43,7 @@ from langchain_elasticsearch_cache import (
     create_async_elasticsearch_client,
     create_elasticsearch_client,
 )
-from langchain_elasticsearch_cache.testing.node import LocalElasticsearchNode, generate_tls_files
+from lecache_devtools.node import LocalElasticsearchNode, generate_tls_files
 
 from ._nodes import local_node
 

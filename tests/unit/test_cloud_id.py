@@ -24,7 +24,7 @@ from langchain_elasticsearch_cache import (
     create_elasticsearch_client,
 )
 from langchain_elasticsearch_cache.adapters.elasticsearch.errors import translate_error
-from langchain_elasticsearch_cache.testing.node import generate_tls_files
+from lecache_devtools.node import generate_tls_files
 
 
 def _cloud_id(name: str, decoded: str) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from langchain_elasticsearch_cache.testing.cluster import LocalElasticsearchCluster
-from langchain_elasticsearch_cache.testing.errors import NodeError
+from lecache_devtools.cluster import LocalElasticsearchCluster
+from lecache_devtools.errors import NodeError
 
 
 @pytest.mark.parametrize("nodes", [0, -1, 10])

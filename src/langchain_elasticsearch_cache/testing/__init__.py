@@ -1,11 +1,18 @@
-"""Helpers for tests and benchmarks: real, throw-away Elasticsearch nodes and clusters,
-without Docker.
+"""Contract test suites, for users who write a repository adapter of their own.
 
-Nothing here is imported by the library itself. One node: :mod:`.node`
-(``LocalElasticsearchNode``); several nodes forming one cluster: :mod:`.cluster`
-(``LocalElasticsearchCluster``). Their parts: :mod:`.jdk` (finding a JDK),
-:mod:`.distribution` (Maven Central download and cache), :mod:`.process` (one node's
-process, directory, ports and user), :mod:`.tls` and :mod:`.security_index` (a secure
-node's TLS material and ``.security`` index plugin); :mod:`.contract` is the repository
-contract suite.
+An adapter implements a port of :mod:`langchain_elasticsearch_cache.domain.ports`; a test
+class of the user's own suite that subclasses one of these contracts (and provides a
+``repository`` fixture) holds it to the same behaviour as the adapters shipped here. They
+need ``pytest`` and ``pytest-asyncio``.
+
+- :mod:`.contract`: ``LlmRepositoryContract``, ``EmbeddingRepositoryContract`` and their
+  async forms, for exact-match repositories (plus ``CorruptDocumentContract``);
+- :mod:`.vector_contract`: ``VectorRepositoryContract`` and its async form, for the vector
+  repositories behind the semantic caches.
+
+Each module's docstring shows how to plug an adapter in. The in-memory adapters that pass
+them too are in :mod:`langchain_elasticsearch_cache.adapters.memory` and
+:mod:`langchain_elasticsearch_cache.adapters.memory_vector`. The library itself never
+imports this package. (The throw-away Elasticsearch nodes of the project's own tests are
+the repository's ``lecache_devtools``, not part of the installed package.)
 """

@@ -6,20 +6,9 @@ when this process is root, in a fresh directory of its own with ports chosen by 
 (:mod:`.process`); ``secure=True`` adds HTTPS and authentication (:mod:`.tls`,
 :mod:`.security_index`). Several nodes forming one cluster: :mod:`.cluster`.
 
-This module keeps the names it has always exported, so
-``from langchain_elasticsearch_cache.testing.node import LocalElasticsearchNode`` and the
-command line below keep working.
-
-Command line::
-
-    python -m langchain_elasticsearch_cache.testing.node start --version 8.19.9
-    python -m langchain_elasticsearch_cache.testing.node start --secure   # HTTPS + auth
-    python -m langchain_elasticsearch_cache.testing.node fetch --version 9.2.8
-    python -m langchain_elasticsearch_cache.testing.node jdk --version 9.2.8
-
-``start`` prints the node's URL on the first line of stdout (with ``--secure``, then the CA
-file and the ``elastic`` password) and keeps the node running until Ctrl-C or SIGTERM, then
-stops it and removes its data.
+This module gathers the names tests import (``from lecache_devtools.node import
+LocalElasticsearchNode``). The command line that starts a node by hand is
+:mod:`lecache_devtools.__main__` (``python -m lecache_devtools``, from the repository root).
 """
 
 from __future__ import annotations
@@ -30,10 +19,9 @@ import os
 import re
 import secrets
 import ssl
-import sys
 import time
 import urllib.error
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -67,7 +55,6 @@ __all__ = [
     "find_jdk",
     "generate_tls_files",
     "jdk_for_version",
-    "main",
 ]
 
 logger = logging.getLogger(__name__)
@@ -348,17 +335,3 @@ class LocalElasticsearchNode:
         except (OSError, ValueError) as error:
             return f"{type(error).__name__}: {error}"
         return str(body.get("status", "unknown")) if isinstance(body, dict) else "unknown"
-
-
-# --------------------------------------------------------------------------- command line
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m langchain_elasticsearch_cache.testing.node`` (see above)."""
-    from .node_cli import main as run  # the command line lives in a module of its own
-
-    return run(argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

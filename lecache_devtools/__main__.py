@@ -1,7 +1,15 @@
-"""The command line of :mod:`.node`: ``python -m langchain_elasticsearch_cache.testing.node``.
+"""The command line of :mod:`lecache_devtools`: a throw-away Elasticsearch node by hand.
 
-``start`` runs a node until Ctrl-C or SIGTERM, ``fetch`` only downloads and unpacks a
-version, ``jdk`` prints the JDK that would run it (see :mod:`.node` for examples).
+Run from the repository root (``lecache_devtools`` is not part of the installed package)::
+
+    python -m lecache_devtools --version 8.19.9            # start (the default command)
+    python -m lecache_devtools start --secure              # HTTPS + authentication
+    python -m lecache_devtools fetch --version 9.2.8       # download and unpack only
+    python -m lecache_devtools jdk --version 9.2.8         # the JDK that would run it
+
+``start`` prints the node's URL on the first line of stdout (with ``--secure``, then the CA
+file and the ``elastic`` password) and keeps the node running until Ctrl-C or SIGTERM, then
+stops it and removes its data. ``fetch`` prints the install path, ``jdk`` the JDK's home.
 """
 
 from __future__ import annotations
@@ -20,19 +28,24 @@ from .errors import NodeError
 from .jdk import jdk_for_version
 from .node import DEFAULT_VERSION, LocalElasticsearchNode
 
-__all__ = ["main"]
+__all__ = ["COMMANDS", "main", "parse_arguments"]
+
+COMMANDS = ("start", "fetch", "jdk")
+"""The sub-commands; ``start`` runs when the command line names none of them."""
 
 
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m langchain_elasticsearch_cache.testing.node",
+        prog="python -m lecache_devtools",
         description="Run a throw-away Elasticsearch node from Maven Central, without Docker.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
     def common(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("--version", default=os.environ.get("LECACHE_ES_VERSION", DEFAULT_VERSION))
-        sub.add_argument("--cache-dir", default=None, help="default: see the module docstring")
+        sub.add_argument(
+            "--cache-dir", default=None, help="default: see lecache_devtools/distribution.py"
+        )
         sub.add_argument("--java-home", default=None, help="default: newest supported JDK")
 
     start = commands.add_parser("start", help="start a node, print its URL, run until signalled")
@@ -104,9 +117,21 @@ def _serve(arguments: argparse.Namespace) -> int:
             signal.signal(signum, handler)
 
 
+def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
+    """The parsed command line; ``start`` when its first argument names no command.
+
+    So ``python -m lecache_devtools --version 8.19.9`` starts a node, as does
+    ``python -m lecache_devtools start --version 8.19.9``; ``-h`` alone still shows the help.
+    """
+    arguments = list(argv)
+    if not arguments or arguments[0] not in (*COMMANDS, "-h", "--help"):
+        arguments.insert(0, "start")
+    return _build_parser().parse_args(arguments)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m langchain_elasticsearch_cache.testing.node``."""
-    arguments = _build_parser().parse_args(argv)
+    """Entry point of ``python -m lecache_devtools``."""
+    arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s", stream=sys.stderr)
     try:
         if arguments.command == "fetch":
@@ -119,3 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (NodeError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,4 +1,4 @@
-"""File-system and subprocess helpers shared by the modules of :mod:`..testing`.
+"""File-system and subprocess helpers shared by the modules of :mod:`lecache_devtools`.
 
 The node runs as another, unprivileged user when this process is root, so whatever is
 created for it (installs, certificates) is made world-readable here, deliberately.
