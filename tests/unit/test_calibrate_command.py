@@ -20,7 +20,7 @@ from langchain_core.load import dumps
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from langchain_elasticsearch_cache.interfaces import cli
-from langchain_elasticsearch_cache.interfaces.calibrate import parse_threshold_grid
+from langchain_elasticsearch_cache.interfaces.cli.calibrate import parse_threshold_grid
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = "tests.fake_embeddings:table"

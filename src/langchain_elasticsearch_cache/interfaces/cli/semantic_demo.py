@@ -1,5 +1,7 @@
 """``demo --semantic``: a paraphrase answered from the cache by a real embedding model.
 
+Imported by ``demo`` only when ``--semantic`` is given (LangChain's message classes load here).
+
 The embedding model is WordLlama, loaded offline from its wheel (``[semantic]`` extra):
 no network, no API key. The chat model is a fake that counts its calls, so what the cache
 saved is visible.
@@ -15,6 +17,9 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
+
+from .connection import cache_connection, has_connection
+from .errors import EXIT_OK
 
 SYSTEM = "You are a concise assistant."
 #: (question, what the demo expects it to be)
@@ -46,21 +51,20 @@ def semantic_cache_for(args: argparse.Namespace, embedding: Embeddings) -> tuple
     ``ES_URL``, ``--es-cloud-id``...) an :class:`ElasticsearchSemanticCache` on the index
     ``<--index>-semantic`` (writes wait for the refresh, so the paraphrase right after its
     question is found by the kNN search); without one, the in-memory semantic cache."""
-    from .cli import _cache_connection, _has_connection
-    from .langchain.elasticsearch import ElasticsearchSemanticCache
-    from .langchain.semantic_memory import InMemorySemanticCache
+    from ..langchain.elasticsearch import ElasticsearchSemanticCache
+    from ..langchain.semantic_memory import InMemorySemanticCache
 
-    if _has_connection(args):
+    if has_connection(args):
         index = f"{args.index}-semantic"
         cache = ElasticsearchSemanticCache(
-            index, embedding, refresh="wait_for", **_cache_connection(args)
+            index, embedding, refresh="wait_for", **cache_connection(args)
         )
         return cache, f"the Elasticsearch semantic index {index!r}"
     return InMemorySemanticCache(embedding), "the in-memory semantic cache"
 
 
 def run_semantic_demo(args: argparse.Namespace) -> int:
-    from .langchain.wordllama import WordLlamaEmbeddings
+    from ..langchain.wordllama import WordLlamaEmbeddings
 
     embedding = WordLlamaEmbeddings()  # a ConfigurationError names the missing extra
     cache, where = semantic_cache_for(args, embedding)
@@ -104,4 +108,4 @@ def run_semantic_demo(args: argparse.Namespace) -> int:
             cache.clear()
     finally:
         cache.close()
-    return 0
+    return EXIT_OK
