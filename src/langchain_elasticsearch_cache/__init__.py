@@ -53,6 +53,7 @@ from .interfaces.langchain import (
     RepositoryByteStore,
     RepositoryLlmCache,
 )
+from .interfaces.langchain.cached_chat_model import CachedChatModel
 from .interfaces.langchain.elasticsearch import (
     AsyncElasticsearchCache,
     AsyncElasticsearchEmbeddingsCache,
@@ -90,6 +91,7 @@ __all__ = [
     "BulkOperationError",
     "CacheError",
     "CacheStatistics",
+    "CachedChatModel",
     "ConfigurationError",
     "EntryRefusedError",
     "ElasticsearchCache",

@@ -18,6 +18,7 @@ from ...domain.ports import AsyncRepository, Repository
 from ._batching import LookupBatcher
 from ._lifecycle import AsyncLifecycle, SyncLifecycle
 from ._runtime import CacheStatistics, Clock, Runtime, Tally, utc_now
+from .sync_refusal import sync_call_refused
 
 
 def _lookup_tally(result: list[Generation] | None) -> Tally:
@@ -189,13 +190,13 @@ class AsyncRepositoryLlmCache(_LlmCacheBase, AsyncLifecycle):
         return self._repository
 
     def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
-        raise NotImplementedError("This class is asynchronous, use alookup()")
+        raise sync_call_refused(self, "lookup")
 
     def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
-        raise NotImplementedError("This class is asynchronous, use aupdate()")
+        raise sync_call_refused(self, "update")
 
     def clear(self, **kwargs: Any) -> None:
-        raise NotImplementedError("This class is asynchronous, use aclear()")
+        raise sync_call_refused(self, "clear")
 
     def delete(self, prompt: str, llm_string: str) -> bool:
         raise NotImplementedError("This class is asynchronous, use adelete()")

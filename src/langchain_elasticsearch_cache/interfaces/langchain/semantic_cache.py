@@ -54,6 +54,7 @@ from ...domain.semantic_records import validate_vector
 from ._batching import LookupBatcher
 from ._lifecycle import AsyncLifecycle, SyncLifecycle
 from ._runtime import CacheStatistics, Clock, Runtime, Tally, utc_now
+from .sync_refusal import sync_call_refused
 
 __all__ = [
     "AsyncRepositorySemanticCache",
@@ -402,13 +403,13 @@ class AsyncRepositorySemanticCache(_SemanticCacheBase, AsyncLifecycle):
         return self._repository
 
     def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
-        raise NotImplementedError("This class is asynchronous, use alookup()")
+        raise sync_call_refused(self, "lookup")
 
     def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
-        raise NotImplementedError("This class is asynchronous, use aupdate()")
+        raise sync_call_refused(self, "update")
 
     def clear(self, **kwargs: Any) -> None:
-        raise NotImplementedError("This class is asynchronous, use aclear()")
+        raise sync_call_refused(self, "clear")
 
     async def _aembed(self, text: str) -> tuple[float, ...] | None:
         self._counters.add("embedding_calls")
