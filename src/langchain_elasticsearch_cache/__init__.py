@@ -53,12 +53,13 @@ from .interfaces.langchain import (
     RepositoryByteStore,
     RepositoryLlmCache,
 )
-from .interfaces.langchain.elasticsearch import (
-    AsyncElasticsearchCache,
+from .interfaces.langchain.elasticsearch_caches import AsyncElasticsearchCache, ElasticsearchCache
+from .interfaces.langchain.elasticsearch_embeddings import (
     AsyncElasticsearchEmbeddingsCache,
-    AsyncElasticsearchSemanticCache,
-    ElasticsearchCache,
     ElasticsearchEmbeddingsCache,
+)
+from .interfaces.langchain.elasticsearch_semantic import (
+    AsyncElasticsearchSemanticCache,
     ElasticsearchSemanticCache,
 )
 from .interfaces.langchain.semantic_cache import (

@@ -47,7 +47,7 @@ def semantic_cache_for(args: argparse.Namespace, embedding: Embeddings) -> tuple
     ``<--index>-semantic`` (writes wait for the refresh, so the paraphrase right after its
     question is found by the kNN search); without one, the in-memory semantic cache."""
     from .cli import _cache_connection, _has_connection
-    from .langchain.elasticsearch import ElasticsearchSemanticCache
+    from .langchain.elasticsearch_semantic import ElasticsearchSemanticCache
     from .langchain.semantic_memory import InMemorySemanticCache
 
     if _has_connection(args):

@@ -2,7 +2,7 @@
 
 from ._runtime import CacheStatistics, OperationStatistics
 from .byte_store import AsyncRepositoryByteStore, RepositoryByteStore
-from .elasticsearch import AsyncElasticsearchSemanticCache, ElasticsearchSemanticCache
+from .elasticsearch_semantic import AsyncElasticsearchSemanticCache, ElasticsearchSemanticCache
 from .llm_cache import AsyncRepositoryLlmCache, RepositoryLlmCache
 from .memory import (
     AsyncInMemoryEmbeddingsCache,
