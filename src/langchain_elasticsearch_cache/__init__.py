@@ -46,10 +46,8 @@ from .interfaces.langchain import (
     AsyncInMemoryLlmCache,
     AsyncRepositoryByteStore,
     AsyncRepositoryLlmCache,
-    CacheStatistics,
     InMemoryEmbeddingsCache,
     InMemoryLlmCache,
-    OperationStatistics,
     RepositoryByteStore,
     RepositoryLlmCache,
 )
@@ -65,9 +63,13 @@ from .interfaces.langchain.elasticsearch_semantic import (
 from .interfaces.langchain.semantic_cache import (
     AsyncRepositorySemanticCache,
     RepositorySemanticCache,
-    SemanticCacheStatistics,
 )
 from .interfaces.langchain.semantic_memory import AsyncInMemorySemanticCache, InMemorySemanticCache
+from .interfaces.langchain.statistics import (
+    CacheStatistics,
+    OperationStatistics,
+    SemanticCacheStatistics,
+)
 
 __version__ = "0.1.0"
 
