@@ -108,6 +108,17 @@ def test_twins_take_the_same_parameters_in_the_same_order(sync: type, async_: ty
     assert list(described(sync).items()) == list(described(async_).items())
 
 
+def args_section(cls: type) -> str:
+    doc = inspect.cleandoc(cls.__doc__ or "")
+    return doc[doc.index("\nArgs:\n") : doc.index("\nRaises:\n")]
+
+
+@pytest.mark.parametrize(("sync", "async_"), TWINS, ids=lambda c: c.__name__)
+def test_twins_document_their_parameters_alike(sync: type, async_: type) -> None:
+    """The twins' Args are written twice (IDEs read the literal docstring): the same text."""
+    assert args_section(async_).replace("AsyncElasticsearch", "Elasticsearch") == args_section(sync)
+
+
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
 def test_shared_options_are_the_same_in_every_class(cls: type) -> None:
     reference = described(ElasticsearchCache)

@@ -288,6 +288,19 @@ class RepositorySemanticCache(_SemanticCacheBase, SyncLifecycle):
     """A synchronous semantic LLM cache over any :class:`VectorRepository`.
 
     ``set_llm_cache(RepositorySemanticCache(my_vector_repository, my_embeddings))``.
+
+    Args:
+        repository: Where the entries and their vectors are kept and searched.
+        embedding: The LangChain ``Embeddings`` that embeds each prompt's question.
+        **options: The cache options, by name: those of :class:`RepositoryLlmCache`, the
+            semantic ones (``similarity_threshold``, ``prompt_splitter``, ``hit_guard``,
+            ``k``, as in :class:`ElasticsearchSemanticCache`) and ``vector_memo_size``:
+            how many vectors of recent misses are kept for the update that follows
+            (0 turns it off).
+
+    Raises:
+        ConfigurationError: ``embedding`` is not an ``Embeddings``, or an option is not
+            valid.
     """
 
     def __init__(self, repository: VectorRepository, embedding: Embeddings, **options: Any) -> None:
@@ -365,6 +378,19 @@ class AsyncRepositorySemanticCache(_SemanticCacheBase, AsyncLifecycle):
 
     As the other async classes, the sync methods raise: use ``alookup`` / ``aupdate``.
     Concurrent ``alookup`` calls share ``get_many`` requests for their exact keys.
+
+    Args:
+        repository: Where the entries and their vectors are kept and searched.
+        embedding: The LangChain ``Embeddings`` that embeds each prompt's question.
+        **options: The cache options, by name: those of :class:`RepositoryLlmCache`, the
+            semantic ones (``similarity_threshold``, ``prompt_splitter``, ``hit_guard``,
+            ``k``, as in :class:`ElasticsearchSemanticCache`) and ``vector_memo_size``:
+            how many vectors of recent misses are kept for the update that follows
+            (0 turns it off).
+
+    Raises:
+        ConfigurationError: ``embedding`` is not an ``Embeddings``, or an option is not
+            valid.
     """
 
     def __init__(
