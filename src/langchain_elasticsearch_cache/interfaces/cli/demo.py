@@ -31,7 +31,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             return super()._call(*call_args, **kwargs)
 
     if has_connection(args):
-        from ..langchain.elasticsearch import ElasticsearchCache
+        from ..langchain.elasticsearch_caches import ElasticsearchCache
 
         cache: Any = ElasticsearchCache(args.index, **cache_connection(args))
         where = f"Elasticsearch index {args.index!r}"

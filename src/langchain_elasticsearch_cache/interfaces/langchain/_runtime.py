@@ -17,16 +17,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import TypeVar
 
-import attrs
-
 from ...domain.errors import BackendUnavailableError, EntryRefusedError, UncacheableAnswerError
+from .statistics import CacheStatistics, OperationStatistics
+
+# the statistics snapshots were defined here; kept importable from here
+__all__ = ["CacheStatistics", "OperationStatistics", "Runtime"]
 
 logger = logging.getLogger("langchain_elasticsearch_cache")
 
@@ -71,78 +73,6 @@ def fail_open_call() -> Iterator[None]:
         yield
     finally:
         _in_fail_open_call.reset(token)
-
-
-@attrs.frozen
-class OperationStatistics:
-    """Counters of one operation (``lookup``, ``update``, ``mget``...).
-
-    ``uncacheable`` counts the writes skipped because the answer could never be read back
-    (see :class:`UncacheableAnswerError`); it is last so positional use stays valid.
-    """
-
-    calls: int = 0
-    hits: int = 0
-    misses: int = 0
-    writes: int = 0
-    errors: int = 0
-    failed_open: int = 0
-    total_seconds: float = 0.0
-    max_seconds: float = 0.0
-    #: answers not written because they could never be read back
-    uncacheable: int = 0
-    #: entries the backend refused to store (too large, not fitting the mapping); the new
-    #: counters come last, so that positional construction of older code still works
-    refused: int = 0
-
-    @property
-    def mean_seconds(self) -> float:
-        return self.total_seconds / self.calls if self.calls else 0.0
-
-
-@attrs.frozen
-class CacheStatistics:
-    """An immutable snapshot of a cache's counters, per operation and in total."""
-
-    operations: Mapping[str, OperationStatistics]
-
-    def _sum(self, field: str) -> int:
-        return sum(int(getattr(op, field)) for op in self.operations.values())
-
-    @property
-    def hits(self) -> int:
-        return self._sum("hits")
-
-    @property
-    def misses(self) -> int:
-        return self._sum("misses")
-
-    @property
-    def writes(self) -> int:
-        return self._sum("writes")
-
-    @property
-    def errors(self) -> int:
-        return self._sum("errors")
-
-    @property
-    def failed_open(self) -> int:
-        return self._sum("failed_open")
-
-    @property
-    def uncacheable(self) -> int:
-        """Answers not written because they could never be read back."""
-        return self._sum("uncacheable")
-
-    @property
-    def refused(self) -> int:
-        """Entries the backend refused to store (with or without ``fail_open``)."""
-        return self._sum("refused")
-
-    @property
-    def hit_rate(self) -> float:
-        looked_up = self.hits + self.misses
-        return self.hits / looked_up if looked_up else 0.0
 
 
 class _Counters:

@@ -94,7 +94,18 @@ class _ByteStoreBase(ByteStore):
 
 
 class RepositoryByteStore(_ByteStoreBase, SyncLifecycle):
-    """A synchronous LangChain ``ByteStore`` over any :class:`Repository` of embeddings."""
+    """A synchronous LangChain ``ByteStore`` over any :class:`Repository` of embeddings.
+
+    Args:
+        repository: Where the entries are kept.
+        **options: The cache options, by name: ``store_input``, ``metadata``,
+            ``namespace``, ``key_scheme``, ``ttl``, ``fail_open``, ``clock`` (as in
+            :class:`ElasticsearchEmbeddingsCache`), and ``scan_page_size``: keys fetched
+            per request by ``yield_keys``.
+
+    Raises:
+        ConfigurationError: An option is not valid.
+    """
 
     def __init__(self, repository: Repository[EmbeddingRecord], **options: Any) -> None:
         super().__init__(**options)
@@ -146,6 +157,16 @@ class AsyncRepositoryByteStore(_ByteStoreBase, AsyncLifecycle):
 
     As in the seed, the sync methods raise: use ``amget`` / ``amset`` / ``amdelete`` /
     ``ayield_keys``.
+
+    Args:
+        repository: Where the entries are kept.
+        **options: The cache options, by name: ``store_input``, ``metadata``,
+            ``namespace``, ``key_scheme``, ``ttl``, ``fail_open``, ``clock`` (as in
+            :class:`ElasticsearchEmbeddingsCache`), and ``scan_page_size``: keys fetched
+            per request by ``yield_keys``.
+
+    Raises:
+        ConfigurationError: An option is not valid.
     """
 
     def __init__(self, repository: AsyncRepository[EmbeddingRecord], **options: Any) -> None:

@@ -114,6 +114,15 @@ class RepositoryLlmCache(_LlmCacheBase, SyncLifecycle):
 
     ``set_llm_cache(RepositoryLlmCache(my_repository))`` plugs in a custom adapter.
     The async methods inherited from ``BaseCache`` run these in an executor.
+
+    Args:
+        repository: Where the entries are kept.
+        **options: The cache options, by name: ``store_input``, ``store_input_params``,
+            ``metadata``, ``key_scheme``, ``ttl``, ``fail_open``, ``clock`` (as in
+            :class:`ElasticsearchCache`).
+
+    Raises:
+        ConfigurationError: An option is not valid.
     """
 
     def __init__(self, repository: Repository[LlmRecord], **options: Any) -> None:
@@ -177,6 +186,15 @@ class AsyncRepositoryLlmCache(_LlmCacheBase, AsyncLifecycle):
     """An asynchronous LangChain LLM cache over any :class:`AsyncRepository`.
 
     As in the seed, the sync methods raise: use ``alookup`` / ``aupdate`` / ``aclear``.
+
+    Args:
+        repository: Where the entries are kept.
+        **options: The cache options, by name: ``store_input``, ``store_input_params``,
+            ``metadata``, ``key_scheme``, ``ttl``, ``fail_open``, ``clock`` (as in
+            :class:`ElasticsearchCache`).
+
+    Raises:
+        ConfigurationError: An option is not valid.
     """
 
     def __init__(self, repository: AsyncRepository[LlmRecord], **options: Any) -> None:

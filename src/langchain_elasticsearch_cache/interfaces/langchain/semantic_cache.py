@@ -30,7 +30,6 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-import attrs
 from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
 from langchain_core.embeddings import Embeddings
 from langchain_core.outputs import Generation
@@ -53,7 +52,8 @@ from ...domain.semantic import (
 from ...domain.semantic_records import validate_vector
 from ._batching import LookupBatcher
 from ._lifecycle import AsyncLifecycle, SyncLifecycle
-from ._runtime import CacheStatistics, Clock, Runtime, Tally, utc_now
+from ._runtime import Clock, Runtime, Tally, utc_now
+from .statistics import CacheStatistics, SemanticCacheStatistics
 from .sync_refusal import sync_call_refused
 
 __all__ = [
@@ -76,29 +76,6 @@ def _write_tally(written: bool) -> Tally:
 
 class _EmbeddingUnavailable(BackendUnavailableError):
     """The embedding model failed inside a fail-open cache: an outage, like the store's."""
-
-
-@attrs.frozen
-class SemanticCacheStatistics(CacheStatistics):
-    """:class:`CacheStatistics` plus what only a semantic cache does.
-
-    ``hits`` (from the ``lookup`` operation) is ``exact_hits + semantic_hits``;
-    ``similarities`` holds the similarity of each of the last 1,000 semantic hits.
-    """
-
-    exact_hits: int = 0
-    semantic_hits: int = 0
-    embedding_calls: int = 0
-    embedding_failures: int = 0
-    similarities: tuple[float, ...] = ()
-
-    @property
-    def mean_similarity(self) -> float | None:
-        return sum(self.similarities) / len(self.similarities) if self.similarities else None
-
-    @property
-    def min_similarity(self) -> float | None:
-        return min(self.similarities) if self.similarities else None
 
 
 class _Counters:
@@ -312,6 +289,19 @@ class RepositorySemanticCache(_SemanticCacheBase, SyncLifecycle):
     """A synchronous semantic LLM cache over any :class:`VectorRepository`.
 
     ``set_llm_cache(RepositorySemanticCache(my_vector_repository, my_embeddings))``.
+
+    Args:
+        repository: Where the entries and their vectors are kept and searched.
+        embedding: The LangChain ``Embeddings`` that embeds each prompt's question.
+        **options: The cache options, by name: those of :class:`RepositoryLlmCache`, the
+            semantic ones (``similarity_threshold``, ``prompt_splitter``, ``hit_guard``,
+            ``k``, as in :class:`ElasticsearchSemanticCache`) and ``vector_memo_size``:
+            how many vectors of recent misses are kept for the update that follows
+            (0 turns it off).
+
+    Raises:
+        ConfigurationError: ``embedding`` is not an ``Embeddings``, or an option is not
+            valid.
     """
 
     def __init__(self, repository: VectorRepository, embedding: Embeddings, **options: Any) -> None:
@@ -389,6 +379,19 @@ class AsyncRepositorySemanticCache(_SemanticCacheBase, AsyncLifecycle):
 
     As the other async classes, the sync methods raise: use ``alookup`` / ``aupdate``.
     Concurrent ``alookup`` calls share ``get_many`` requests for their exact keys.
+
+    Args:
+        repository: Where the entries and their vectors are kept and searched.
+        embedding: The LangChain ``Embeddings`` that embeds each prompt's question.
+        **options: The cache options, by name: those of :class:`RepositoryLlmCache`, the
+            semantic ones (``similarity_threshold``, ``prompt_splitter``, ``hit_guard``,
+            ``k``, as in :class:`ElasticsearchSemanticCache`) and ``vector_memo_size``:
+            how many vectors of recent misses are kept for the update that follows
+            (0 turns it off).
+
+    Raises:
+        ConfigurationError: ``embedding`` is not an ``Embeddings``, or an option is not
+            valid.
     """
 
     def __init__(

@@ -114,7 +114,7 @@ def _ms_range(**bounds: int) -> dict[str, Any]:
 class ElasticsearchRepository(Generic[R]):
     """Records of one kind (``LLM_RECORDS`` or ``EMBEDDING_RECORDS``) in an index or alias.
 
-    Parameters:
+    Args:
         client: the Elasticsearch client; closed by :meth:`close` only if ``owns_client``.
         index_name: index or alias. A missing index is created with the kind's mapping on
             first use; an alias gets the mapping put on it and is written through with
@@ -135,6 +135,11 @@ class ElasticsearchRepository(Generic[R]):
             this repository, e.g. with ``create_elasticsearch_client``).
         alias_cache_seconds: how long the concrete indices behind an alias are remembered;
             forgotten earlier when a write fails or lands in an index not in the list.
+
+    Raises:
+        InvalidIndexNameError: ``index_name`` breaks Elasticsearch's naming rules.
+        ConfigurationError: ``refresh``, ``maximum_duplicates_allowed``, ``chunk_size`` or
+            ``alias_cache_seconds`` is out of range.
 
     Behind an alias, ``count`` and ``clear`` count documents (a key stored in two indices
     counts twice); ``scan`` yields each key once, the copy ``get`` returns (checked page by
