@@ -15,6 +15,7 @@ the cached message (replayed as one chunk when streaming) | miss: the wrapped mo
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import AsyncIterator, Callable, Hashable, Iterator, Sequence
 from contextlib import aclosing, closing
@@ -547,3 +548,15 @@ class CachedChatModel(BaseChatModel):
         finally:
             if lead is not None:
                 lead.release()
+
+
+def _constructor_signature() -> inspect.Signature:
+    """What a caller passes to ``CachedChatModel(...)``: pydantic would otherwise show every
+    inherited ``BaseChatModel`` field (callbacks, tags...), which ``**kwargs`` still takes."""
+    init = inspect.signature(CachedChatModel.__init__)
+    return init.replace(
+        parameters=list(init.parameters.values())[1:], return_annotation=inspect.Signature.empty
+    )
+
+
+CachedChatModel.__signature__ = _constructor_signature()
