@@ -25,7 +25,10 @@ from types import MappingProxyType
 from typing import TypeVar
 
 from ...domain.errors import BackendUnavailableError, EntryRefusedError, UncacheableAnswerError
+from ._latency import LatencyDistribution, new_buckets, record_latency
 from .statistics import CacheStatistics, OperationStatistics
+from .telemetry import AVAILABLE as _TELEMETRY
+from .telemetry import CacheTelemetry, OperationScope
 
 # the statistics snapshots were defined here; kept importable from here
 __all__ = ["CacheStatistics", "OperationStatistics", "Runtime"]
@@ -81,6 +84,7 @@ class _Counters:
         "errors",
         "failed_open",
         "hits",
+        "latency",
         "max_seconds",
         "misses",
         "refused",
@@ -93,13 +97,19 @@ class _Counters:
         self.calls = self.hits = self.misses = self.writes = 0
         self.errors = self.failed_open = self.uncacheable = self.refused = 0
         self.total_seconds = self.max_seconds = 0.0
+        self.latency = new_buckets()
 
 
 class Runtime:
     """Statistics and fail-open policy shared by one cache object's operations."""
 
-    def __init__(self, *, fail_open: bool = False, warn_interval: float = 60.0) -> None:
+    def __init__(
+        self, *, fail_open: bool = False, warn_interval: float = 60.0, kind: str = "llm"
+    ) -> None:
         self.fail_open = fail_open
+        #: OpenTelemetry metrics and spans (``kind``: llm, embeddings or semantic); None
+        #: when opentelemetry-api is not installed
+        self.telemetry = CacheTelemetry(kind) if _TELEMETRY else None
         self.warn_interval = warn_interval
         self._lock = threading.Lock()
         self._counters: dict[str, _Counters] = {}
@@ -112,6 +122,11 @@ class Runtime:
         self._outage_calls = 0
         self._warned_in_outage = False
         self._warned_uncacheable = False
+
+    def describe(self, repository: object) -> None:
+        """Name the repository's index (when it has one) in the telemetry attributes."""
+        if self.telemetry is not None:
+            self.telemetry.describe(repository)
 
     def statistics(self) -> CacheStatistics:
         with self._lock:
@@ -127,6 +142,7 @@ class Runtime:
                     max_seconds=c.max_seconds,
                     uncacheable=c.uncacheable,
                     refused=c.refused,
+                    latency=LatencyDistribution(tuple(c.latency), c.max_seconds),
                 )
                 for name, c in self._counters.items()
             }
@@ -147,7 +163,7 @@ class Runtime:
         error: bool = False,
         failed_open: bool = False,
         refused: int = 0,
-    ) -> None:
+    ) -> float:
         elapsed = time.perf_counter() - started
         with self._lock:
             c = self._counters.get(op)
@@ -163,8 +179,10 @@ class Runtime:
             c.total_seconds += elapsed
             if elapsed > c.max_seconds:
                 c.max_seconds = elapsed
+            record_latency(c.latency, elapsed)
             if failed_open:
                 self._outage_calls += 1
+        return elapsed
 
     def skip_uncacheable(self, op: str, exc: UncacheableAnswerError) -> None:
         """Count a write skipped because its answer could never be read back; the first
@@ -177,6 +195,8 @@ class Runtime:
             c.calls += 1
             c.uncacheable += 1
             first, self._warned_uncacheable = not self._warned_uncacheable, True
+        if self.telemetry is not None:
+            self.telemetry.uncacheable(op)
         if first:
             logger.warning(
                 "not caching an answer: %s. Answers like it are not written (counted in "
@@ -184,16 +204,23 @@ class Runtime:
                 exc,
             )
 
-    def absorb(self, op: str, started: float, exc: BaseException) -> bool:
+    def absorb(
+        self, op: str, started: float, exc: BaseException, scope: OperationScope | None = None
+    ) -> bool:
         """Count a failed call; True when fail-open swallows it (the caller then degrades)."""
         if isinstance(exc, EntryRefusedError):
             # not an outage: counted apart, and no "answering again" line follows it
-            self.record(op, started, error=True, refused=len(exc.keys) or 1)
+            refused = len(exc.keys) or 1
+            elapsed = self.record(op, started, error=True, refused=refused)
+            if scope is not None:
+                scope.failed(elapsed, exc, self.fail_open, refused)
             if self.fail_open:
                 self._warn_refused(op, exc)
             return self.fail_open
         swallow = self.fail_open and isinstance(exc, BackendUnavailableError)
-        self.record(op, started, error=True, failed_open=swallow)
+        elapsed = self.record(op, started, error=True, failed_open=swallow)
+        if scope is not None:
+            scope.failed(elapsed, exc, swallow, 0)
         if swallow:
             self._warn(op, exc)
         return swallow
@@ -241,19 +268,25 @@ class Runtime:
         tally: Callable[[T], Tally] | None = None,
     ) -> T:
         """Run one repository call, counted; on an absorbed failure return ``fallback``."""
-        started = time.perf_counter()
-        token = _in_fail_open_call.set(True) if self.fail_open else None
+        # the span is current while the backend is called: the client's spans nest in it
+        scope = None if self.telemetry is None else self.telemetry.begin(op)
         try:
-            result = call()
-        except Exception as exc:
-            if self.absorb(op, started, exc):
-                return fallback
-            raise
+            started = time.perf_counter()
+            token = _in_fail_open_call.set(True) if self.fail_open else None
+            try:
+                result = call()
+            except Exception as exc:
+                if self.absorb(op, started, exc, scope):
+                    return fallback
+                raise
+            finally:
+                if token is not None:
+                    _in_fail_open_call.reset(token)
+            self._tally(op, started, result, tally, scope)
+            return result
         finally:
-            if token is not None:
-                _in_fail_open_call.reset(token)
-        self._tally(op, started, result, tally)
-        return result
+            if scope is not None:
+                scope.end()
 
     async def arun(
         self,
@@ -263,22 +296,33 @@ class Runtime:
         tally: Callable[[T], Tally] | None = None,
     ) -> T:
         """Async twin of :meth:`run`."""
-        started = time.perf_counter()
-        token = _in_fail_open_call.set(True) if self.fail_open else None
+        # the span is current while the backend is called: the client's spans nest in it
+        scope = None if self.telemetry is None else self.telemetry.begin(op)
         try:
-            result = await call()
-        except Exception as exc:
-            if self.absorb(op, started, exc):
-                return fallback
-            raise
+            started = time.perf_counter()
+            token = _in_fail_open_call.set(True) if self.fail_open else None
+            try:
+                result = await call()
+            except Exception as exc:
+                if self.absorb(op, started, exc, scope):
+                    return fallback
+                raise
+            finally:
+                if token is not None:
+                    _in_fail_open_call.reset(token)
+            self._tally(op, started, result, tally, scope)
+            return result
         finally:
-            if token is not None:
-                _in_fail_open_call.reset(token)
-        self._tally(op, started, result, tally)
-        return result
+            if scope is not None:
+                scope.end()
 
     def _tally(
-        self, op: str, started: float, result: T, tally: Callable[[T], Tally] | None
+        self,
+        op: str,
+        started: float,
+        result: T,
+        tally: Callable[[T], Tally] | None,
+        scope: OperationScope | None = None,
     ) -> None:
         """:meth:`record` for a successful call, inlined: this is every call's overhead."""
         elapsed = time.perf_counter() - started
@@ -294,6 +338,9 @@ class Runtime:
             c.total_seconds += elapsed
             if elapsed > c.max_seconds:
                 c.max_seconds = elapsed
+            record_latency(c.latency, elapsed)
+        if scope is not None:
+            scope.succeeded(elapsed, hits, misses, writes)
         if self._outage_calls:
             self._answering_again(op)
 

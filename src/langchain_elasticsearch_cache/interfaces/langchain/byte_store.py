@@ -57,7 +57,7 @@ class _ByteStoreBase(ByteStore):
             metadata=metadata,
             ttl=ttl,
         )
-        self._runtime = Runtime(fail_open=fail_open)
+        self._runtime = Runtime(fail_open=fail_open, kind="embeddings")
         self._clock: Clock = clock or utc_now
         self._scan_page_size = scan_page_size
 
@@ -110,6 +110,7 @@ class RepositoryByteStore(_ByteStoreBase, SyncLifecycle):
     def __init__(self, repository: Repository[EmbeddingRecord], **options: Any) -> None:
         super().__init__(**options)
         self._repository = repository
+        self._runtime.describe(repository)
 
     @property
     def repository(self) -> Repository[EmbeddingRecord]:
@@ -172,6 +173,7 @@ class AsyncRepositoryByteStore(_ByteStoreBase, AsyncLifecycle):
     def __init__(self, repository: AsyncRepository[EmbeddingRecord], **options: Any) -> None:
         super().__init__(**options)
         self._repository = repository
+        self._runtime.describe(repository)
 
     @property
     def repository(self) -> AsyncRepository[EmbeddingRecord]:

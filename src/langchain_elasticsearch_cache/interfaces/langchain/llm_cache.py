@@ -128,6 +128,7 @@ class RepositoryLlmCache(_LlmCacheBase, SyncLifecycle):
     def __init__(self, repository: Repository[LlmRecord], **options: Any) -> None:
         super().__init__(**options)
         self._repository = repository
+        self._runtime.describe(repository)
 
     @property
     def repository(self) -> Repository[LlmRecord]:
@@ -200,6 +201,7 @@ class AsyncRepositoryLlmCache(_LlmCacheBase, AsyncLifecycle):
     def __init__(self, repository: AsyncRepository[LlmRecord], **options: Any) -> None:
         super().__init__(**options)
         self._repository = repository
+        self._runtime.describe(repository)
         # concurrent alookup calls share mget requests (see _batching)
         self._lookups = LookupBatcher(repository)
 

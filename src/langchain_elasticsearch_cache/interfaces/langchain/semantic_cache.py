@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,12 +49,13 @@ from ...domain.semantic import (
     SemanticHit,
     default_hit_guard,
 )
-from ...domain.semantic_records import validate_vector
+from ...domain.semantic_records import SemanticCandidate, validate_vector
 from ._batching import LookupBatcher
 from ._lifecycle import AsyncLifecycle, SyncLifecycle
 from ._runtime import Clock, Runtime, Tally, utc_now
 from .statistics import CacheStatistics, SemanticCacheStatistics
 from .sync_refusal import sync_call_refused
+from .telemetry import CacheTelemetry, mark_semantic_hit
 
 __all__ = [
     "AsyncRepositorySemanticCache",
@@ -79,8 +80,9 @@ class _EmbeddingUnavailable(BackendUnavailableError):
 
 
 class _Counters:
-    def __init__(self) -> None:
+    def __init__(self, telemetry: CacheTelemetry | None = None) -> None:
         self._lock = threading.Lock()
+        self._telemetry = telemetry  # OpenTelemetry's twin of these counters, if any
         self.reset()
 
     def reset(self) -> None:
@@ -92,11 +94,21 @@ class _Counters:
     def add(self, field: str) -> None:
         with self._lock:
             setattr(self, field, getattr(self, field) + 1)
+        if self._telemetry is not None and field != "exact_hits":
+            self._telemetry.embedding_call(failed=field == "embedding_failures")
 
     def semantic_hit(self, similarity: float) -> None:
         with self._lock:
             self.semantic_hits += 1
             self.similarities.append(similarity)
+        if self._telemetry is not None:
+            mark_semantic_hit()
+
+    def nearest(self, candidates: Sequence[SemanticCandidate], hit: SemanticHit | None) -> None:
+        """The similarity of the nearest candidate of a search (OpenTelemetry only)."""
+        if self._telemetry is not None and candidates:
+            best = max(candidate.similarity for candidate in candidates)
+            self._telemetry.nearest_similarity(best, hit is not None)
 
     def snapshot(self, base: CacheStatistics) -> SemanticCacheStatistics:
         with self._lock:
@@ -207,9 +219,9 @@ class _SemanticCacheBase(BaseCache):
             hit_guard=hit_guard,
             k=k,
         )
-        self._runtime = Runtime(fail_open=fail_open)
+        self._runtime = Runtime(fail_open=fail_open, kind="semantic")
         self._clock: Clock = clock or utc_now
-        self._counters = _Counters()
+        self._counters = _Counters(self._runtime.telemetry)
         self._memo = _VectorMemo(_check_memo_size(vector_memo_size))
 
     @property
@@ -307,6 +319,7 @@ class RepositorySemanticCache(_SemanticCacheBase, SyncLifecycle):
     def __init__(self, repository: VectorRepository, embedding: Embeddings, **options: Any) -> None:
         super().__init__(embedding, **options)
         self._repository: VectorRepository = repository
+        self._runtime.describe(repository)
 
     @property
     def repository(self) -> VectorRepository:
@@ -338,7 +351,9 @@ class RepositorySemanticCache(_SemanticCacheBase, SyncLifecycle):
             if vector is None:
                 return None
             query = self._policy.query(parts, llm_string, vector, now)
-            hit = self._policy.choose(query, parts.meaning, self._repository.nearest(query), now)
+            candidates = self._repository.nearest(query)
+            hit = self._policy.choose(query, parts.meaning, candidates, now)
+            self._counters.nearest(candidates, hit)
             if hit is None:
                 self._memo.put(parts.meaning, vector)  # for the update that follows
             return self._answer(hit)
@@ -399,6 +414,7 @@ class AsyncRepositorySemanticCache(_SemanticCacheBase, AsyncLifecycle):
     ) -> None:
         super().__init__(embedding, **options)
         self._repository: AsyncVectorRepository = repository
+        self._runtime.describe(repository)
         self._lookups = LookupBatcher(repository)
 
     @property
@@ -442,6 +458,7 @@ class AsyncRepositorySemanticCache(_SemanticCacheBase, AsyncLifecycle):
             query = self._policy.query(parts, llm_string, vector, now)
             candidates = await self._repository.nearest(query)
             hit = self._policy.choose(query, parts.meaning, candidates, now)
+            self._counters.nearest(candidates, hit)
             if hit is None:
                 self._memo.put(parts.meaning, vector)
             return self._answer(hit)

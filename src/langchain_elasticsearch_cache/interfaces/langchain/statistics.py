@@ -11,6 +11,8 @@ from collections.abc import Mapping
 
 import attrs
 
+from ._latency import NO_LATENCY, LatencyDistribution
+
 __all__ = ["CacheStatistics", "OperationStatistics", "SemanticCacheStatistics"]
 
 
@@ -34,6 +36,8 @@ class OperationStatistics:
             ``UncacheableAnswerError``).
         refused: Entries the backend refused to store (too large, not fitting the
             mapping).
+        latency: The calls' durations in fixed log-spaced buckets (constant memory),
+            behind ``p50_seconds``, ``p95_seconds``, ``p99_seconds``.
     """
 
     calls: int = 0
@@ -46,11 +50,36 @@ class OperationStatistics:
     max_seconds: float = 0.0
     uncacheable: int = 0
     refused: int = 0
+    latency: LatencyDistribution = NO_LATENCY
 
     @property
     def mean_seconds(self) -> float:
         """Mean time per call (0.0 before the first call)."""
         return self.total_seconds / self.calls if self.calls else 0.0
+
+    def percentile_seconds(self, percent: float) -> float:
+        """A latency percentile, within about 4.4 % of a duration observed at that rank
+        (see ``_latency``); 0.0 before the first call.
+
+        Args:
+            percent: The percentile wanted, from 0 to 100.
+        """
+        return self.latency.percentile(percent)
+
+    @property
+    def p50_seconds(self) -> float:
+        """The median call duration."""
+        return self.latency.percentile(50)
+
+    @property
+    def p95_seconds(self) -> float:
+        """The 95th percentile of the call durations."""
+        return self.latency.percentile(95)
+
+    @property
+    def p99_seconds(self) -> float:
+        """The 99th percentile of the call durations."""
+        return self.latency.percentile(99)
 
 
 @attrs.frozen
