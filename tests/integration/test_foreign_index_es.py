@@ -46,7 +46,7 @@ from langchain_elasticsearch_cache.adapters.elasticsearch import (
 )
 from langchain_elasticsearch_cache.adapters.elasticsearch.mappings import CACHE_MARKER
 from langchain_elasticsearch_cache.interfaces import cli
-from langchain_elasticsearch_cache.interfaces.langchain.elasticsearch import (
+from langchain_elasticsearch_cache.interfaces.langchain.elasticsearch_semantic import (
     AsyncElasticsearchSemanticCache,
     ElasticsearchSemanticCache,
 )
