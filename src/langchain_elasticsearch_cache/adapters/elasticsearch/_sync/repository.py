@@ -96,7 +96,7 @@ def _index_gone(error: Any) -> bool:
     )
 
 
-def _epoch_millis(value: datetime) -> int:
+def epoch_millis(value: datetime) -> int:
     """Whole milliseconds since the epoch, rounded down (what a ``date`` field stores)."""
     return (value - _EPOCH) // _ONE_MS
 
@@ -780,7 +780,7 @@ class ElasticsearchRepository(Generic[R]):
         # A ``date`` field keeps whole milliseconds. Documents stored before the cutoff's
         # millisecond are certainly older; those within it are checked against the exact
         # timestamp in their source. A document without a timestamp counts as the epoch.
-        millis = _epoch_millis(cutoff)
+        millis = epoch_millis(cutoff)
         certain: list[dict[str, Any]] = [_ms_range(lt=millis)]
         if cutoff >= _EPOCH:
             certain.append(_missing_timestamp())
