@@ -209,7 +209,7 @@ def main(
     )
     args = parser.parse_args(argv)
     if load is None:
-        from ..interfaces.calibrate import load_embedding
+        from ..interfaces.cli.calibrate_inputs import load_embedding
 
         def load(spec: str) -> Embed:
             return load_embedding(spec).embed_documents
