@@ -46,27 +46,31 @@ from .interfaces.langchain import (
     AsyncInMemoryLlmCache,
     AsyncRepositoryByteStore,
     AsyncRepositoryLlmCache,
-    CacheStatistics,
     InMemoryEmbeddingsCache,
     InMemoryLlmCache,
-    OperationStatistics,
     RepositoryByteStore,
     RepositoryLlmCache,
 )
-from .interfaces.langchain.elasticsearch import (
-    AsyncElasticsearchCache,
+from .interfaces.langchain.cached_chat_model import CachedChatModel
+from .interfaces.langchain.elasticsearch_caches import AsyncElasticsearchCache, ElasticsearchCache
+from .interfaces.langchain.elasticsearch_embeddings import (
     AsyncElasticsearchEmbeddingsCache,
-    AsyncElasticsearchSemanticCache,
-    ElasticsearchCache,
     ElasticsearchEmbeddingsCache,
+)
+from .interfaces.langchain.elasticsearch_semantic import (
+    AsyncElasticsearchSemanticCache,
     ElasticsearchSemanticCache,
 )
 from .interfaces.langchain.semantic_cache import (
     AsyncRepositorySemanticCache,
     RepositorySemanticCache,
-    SemanticCacheStatistics,
 )
 from .interfaces.langchain.semantic_memory import AsyncInMemorySemanticCache, InMemorySemanticCache
+from .interfaces.langchain.statistics import (
+    CacheStatistics,
+    OperationStatistics,
+    SemanticCacheStatistics,
+)
 
 __version__ = "0.1.0"
 
@@ -90,6 +94,7 @@ __all__ = [
     "BulkOperationError",
     "CacheError",
     "CacheStatistics",
+    "CachedChatModel",
     "ConfigurationError",
     "EntryRefusedError",
     "ElasticsearchCache",

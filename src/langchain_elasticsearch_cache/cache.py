@@ -4,10 +4,9 @@ from .adapters.elasticsearch import (
     create_async_elasticsearch_client,
     create_elasticsearch_client,
 )
-from .interfaces.langchain.elasticsearch import (
-    AsyncElasticsearchCache,
+from .interfaces.langchain.elasticsearch_caches import AsyncElasticsearchCache, ElasticsearchCache
+from .interfaces.langchain.elasticsearch_embeddings import (
     AsyncElasticsearchEmbeddingsCache,
-    ElasticsearchCache,
     ElasticsearchEmbeddingsCache,
 )
 

@@ -42,7 +42,14 @@ def _check_page_size(page_size: int) -> None:
 
 class InMemoryRepository(Generic[R]):
     """A thread-safe dict of records keyed by ``record.key``; with ``maxsize``, at most
-    that many, the least recently used evicted first."""
+    that many, the least recently used evicted first.
+
+    Args:
+        maxsize: Most records kept (a read makes a record recent); ``None`` keeps all.
+
+    Raises:
+        ConfigurationError: ``maxsize`` is not a positive integer or ``None``.
+    """
 
     def __init__(self, *, maxsize: int | None = None) -> None:
         self._maxsize = _check_maxsize(maxsize)
@@ -137,7 +144,17 @@ class InMemoryRepository(Generic[R]):
 
 
 class AsyncInMemoryRepository(SyncAsAsyncRepository[R]):
-    """The async face of :class:`InMemoryRepository` (optionally sharing one)."""
+    """The async face of :class:`InMemoryRepository` (optionally sharing one).
+
+    Args:
+        shared: A synchronous repository whose records this one reads and writes (both
+            faces then see the same records); ``None`` makes a new one.
+        maxsize: Most records kept by a new repository; ``None`` keeps all.
+
+    Raises:
+        ConfigurationError: ``maxsize`` is given with ``shared`` (it belongs to the shared
+            repository), or is not a positive integer.
+    """
 
     def __init__(
         self, shared: InMemoryRepository[R] | None = None, *, maxsize: int | None = None

@@ -156,7 +156,12 @@ class InMemoryVectorRepository(InMemoryRepository[SemanticRecord]):
 
 
 class AsyncInMemoryVectorRepository(SyncAsAsyncVectorRepository):
-    """The async face of :class:`InMemoryVectorRepository` (optionally sharing one)."""
+    """The async face of :class:`InMemoryVectorRepository` (optionally sharing one).
+
+    Args:
+        shared: A synchronous vector repository whose records this one reads, writes and
+            searches; ``None`` makes a new one.
+    """
 
     def __init__(self, shared: InMemoryVectorRepository | None = None) -> None:
         # no super().__init__: it only sets ``sync``, here to the narrower in-memory type

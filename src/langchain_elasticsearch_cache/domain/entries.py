@@ -102,7 +102,16 @@ class EmbeddingEntry:
 
 @attrs.frozen
 class LlmRecord:
-    """The stored form of an :class:`LlmEntry` (generations serialised), under ``key``."""
+    """The stored form of an :class:`LlmEntry` (generations serialised), under ``key``.
+
+    Attributes:
+        key: The document id (from the key scheme).
+        llm_output: The answer: each generation serialised as a JSON string.
+        timestamp: When the entry was written (UTC; a naive time is read as UTC).
+        llm_input: The prompt, or ``None`` when written with ``store_input=False``.
+        llm_params: The ``llm_string``, or ``None`` with ``store_input_params=False``.
+        metadata: The extra fields stored with the entry (read-only), or ``None``.
+    """
 
     key: str
     llm_output: tuple[str, ...] = attrs.field(converter=str_tuple)
@@ -114,7 +123,17 @@ class LlmRecord:
 
 @attrs.frozen
 class EmbeddingRecord:
-    """The stored form of an :class:`EmbeddingEntry` (vector base64-encoded), under ``key``."""
+    """The stored form of an :class:`EmbeddingEntry` (vector base64-encoded), under ``key``.
+
+    Attributes:
+        key: The document id (from the key scheme and the namespace).
+        vector_dump: The value (the serialised vector), base64-encoded.
+        timestamp: When the entry was written (UTC; a naive time is read as UTC).
+        text_input: The store's key (the embedded text), or ``None`` when written with
+            ``store_input=False``.
+        namespace: The namespace of the store that wrote it, or ``None``.
+        metadata: The extra fields stored with the entry (read-only), or ``None``.
+    """
 
     key: str
     vector_dump: str
@@ -128,9 +147,11 @@ class EmbeddingRecord:
 class ListedLlmEntry:
     """One entry of an LLM cache as its listing shows it (the answer is not decoded).
 
-    ``prompt`` and ``llm_string`` are ``None`` when the document does not hold them: it was
-    written with ``store_input=False`` / ``store_input_params=False``. ``key`` is the
-    document id, the one thing every entry has.
+    Attributes:
+        prompt: The prompt, or ``None`` when written with ``store_input=False``.
+        llm_string: The model parameters, or ``None`` with ``store_input_params=False``.
+        timestamp: When the entry was written (UTC).
+        key: The document id, the one thing every entry has.
     """
 
     prompt: str | None

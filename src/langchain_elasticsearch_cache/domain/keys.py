@@ -55,6 +55,9 @@ class Sha256KeyScheme:
     hash different byte strings, unlike plain concatenation. The LLM and embedding
     keys are domain-separated by a tag (the caches still need an index each: an index
     holding one kind is refused by the other, whose ``clear()`` would delete it).
+
+    Attributes:
+        name: The scheme's name and version (``"sha256-v1"``), shown in a cache's repr.
     """
 
     name: str = "sha256-v1"
@@ -77,6 +80,9 @@ class LegacyMd5KeyScheme:
     ``md5(prompt + llm_string)`` for the LLM cache and ``md5((namespace or "") + key)``
     for embeddings. Concatenation collides (``("ab", "c")`` and ``("a", "bc")`` share a
     key): use it only to share an index with that library.
+
+    Attributes:
+        name: The scheme's name (``"legacy-md5"``), shown in a cache's repr.
     """
 
     name: str = "legacy-md5"

@@ -251,11 +251,35 @@ def create_elasticsearch_client(
 ) -> Elasticsearch:
     """A synchronous client, checked once with ``info()`` before it is returned.
 
-    Raises ``ConfigurationError`` for impossible parameters or a server whose major version
-    this client cannot talk to (elasticsearch-py 9 and Elasticsearch 8),
-    ``BackendUnavailableError`` when the cluster cannot be reached and ``BackendError``
-    when it refuses the credentials. ``check=False`` skips the ``info()`` call (the client
-    is then built without contacting the cluster, as the asynchronous factory does).
+    Args:
+        url: URL of the cluster, or a list of the URLs of several of its nodes.
+        cloud_id: Elastic Cloud deployment id (instead of ``url``).
+        api_key: API key (encoded, or its ``(id, key)`` pair); wins over a user name.
+        username: User name for basic authentication (with ``password``).
+        password: Password for ``username``.
+        params: Further keyword arguments for the client (they win over the above).
+        user_agent: ``User-Agent`` header of every request; the library's by default.
+        ca_certs: Path of the CA bundle that signed the cluster's certificate.
+        verify_certs: ``False`` skips TLS certificate verification (tests only).
+        ssl_assert_fingerprint: SHA-256 fingerprint the cluster's certificate must have.
+        request_timeout: Seconds before a request times out.
+        max_retries: Retries of a failed request on other nodes.
+        retry_on_timeout: Retry a request that timed out; ``None`` means yes with several
+            nodes (every request the caches send is idempotent), no with one.
+        retry_on_status: HTTP statuses that are retried (``DEFAULT_RETRY_ON_STATUS``:
+            429, 502, 503, 504); ``None`` leaves the client's default.
+        check: ``False`` skips the ``info()`` call: the client is then built without
+            contacting the cluster, as the asynchronous factory does.
+
+    Returns:
+        The client (the caller closes it).
+
+    Raises:
+        ConfigurationError: Impossible parameters, or a server whose major version this
+            client cannot talk to (elasticsearch-py 9 and Elasticsearch 8).
+        AuthenticationError: The cluster refuses the credentials.
+        BackendUnavailableError: The cluster cannot be reached.
+        BackendError: The server answers, but not as Elasticsearch does.
     """
     connection = _connection_params(
         url=url,
@@ -310,7 +334,33 @@ def create_async_elasticsearch_client(
 ) -> AsyncElasticsearch:
     """An asynchronous client. It is not contacted here (this is not a coroutine): await
     :func:`check_connection` for the same check the synchronous factory makes (the async
-    cache classes do, once, at their first call: :class:`ConnectionCheckedRepository`)."""
+    cache classes do, once, at their first call: :class:`ConnectionCheckedRepository`).
+
+    Args:
+        url: URL of the cluster, or a list of the URLs of several of its nodes.
+        cloud_id: Elastic Cloud deployment id (instead of ``url``).
+        api_key: API key (encoded, or its ``(id, key)`` pair); wins over a user name.
+        username: User name for basic authentication (with ``password``).
+        password: Password for ``username``.
+        params: Further keyword arguments for the client (they win over the above).
+        user_agent: ``User-Agent`` header of every request; the library's by default.
+        ca_certs: Path of the CA bundle that signed the cluster's certificate.
+        verify_certs: ``False`` skips TLS certificate verification (tests only).
+        ssl_assert_fingerprint: SHA-256 fingerprint the cluster's certificate must have.
+        request_timeout: Seconds before a request times out.
+        max_retries: Retries of a failed request on other nodes.
+        retry_on_timeout: Retry a request that timed out; ``None`` means yes with several
+            nodes (every request the caches send is idempotent), no with one.
+        retry_on_status: HTTP statuses that are retried (``DEFAULT_RETRY_ON_STATUS``:
+            429, 502, 503, 504); ``None`` leaves the client's default.
+
+    Returns:
+        The client (the caller closes it: ``await client.close()``).
+
+    Raises:
+        ConfigurationError: Impossible parameters (a bad URL or cloud id, a password
+            without a user name...).
+    """
     connection = _connection_params(
         url=url,
         cloud_id=cloud_id,

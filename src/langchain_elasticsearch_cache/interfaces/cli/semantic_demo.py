@@ -51,7 +51,7 @@ def semantic_cache_for(args: argparse.Namespace, embedding: Embeddings) -> tuple
     ``ES_URL``, ``--es-cloud-id``...) an :class:`ElasticsearchSemanticCache` on the index
     ``<--index>-semantic`` (writes wait for the refresh, so the paraphrase right after its
     question is found by the kNN search); without one, the in-memory semantic cache."""
-    from ..langchain.elasticsearch import ElasticsearchSemanticCache
+    from ..langchain.elasticsearch_semantic import ElasticsearchSemanticCache
     from ..langchain.semantic_memory import InMemorySemanticCache
 
     if has_connection(args):

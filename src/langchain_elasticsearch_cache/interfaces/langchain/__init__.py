@@ -1,8 +1,7 @@
 """LangChain-facing classes: ``BaseCache`` and ``ByteStore`` over any repository."""
 
-from ._runtime import CacheStatistics, OperationStatistics
 from .byte_store import AsyncRepositoryByteStore, RepositoryByteStore
-from .elasticsearch import AsyncElasticsearchSemanticCache, ElasticsearchSemanticCache
+from .elasticsearch_semantic import AsyncElasticsearchSemanticCache, ElasticsearchSemanticCache
 from .llm_cache import AsyncRepositoryLlmCache, RepositoryLlmCache
 from .memory import (
     AsyncInMemoryEmbeddingsCache,
@@ -10,12 +9,9 @@ from .memory import (
     InMemoryEmbeddingsCache,
     InMemoryLlmCache,
 )
-from .semantic_cache import (
-    AsyncRepositorySemanticCache,
-    RepositorySemanticCache,
-    SemanticCacheStatistics,
-)
+from .semantic_cache import AsyncRepositorySemanticCache, RepositorySemanticCache
 from .semantic_memory import AsyncInMemorySemanticCache, InMemorySemanticCache
+from .statistics import CacheStatistics, OperationStatistics, SemanticCacheStatistics
 
 __all__ = [
     "AsyncElasticsearchSemanticCache",

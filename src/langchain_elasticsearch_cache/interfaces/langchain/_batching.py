@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Generic
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, Generic
 
 from ...domain.errors import BackendUnavailableError
 from ...domain.ports import AsyncRepository, R
+from .telemetry import AVAILABLE as _TELEMETRY
+from .telemetry import BatchSpan, current_span_context
 
 __all__ = ["LookupBatcher"]
 
@@ -36,6 +39,8 @@ class LookupBatcher(Generic[R]):
         # per event loop (a cache may be used from several): key -> the callers waiting
         self._pending: dict[asyncio.AbstractEventLoop, dict[str, list[asyncio.Future[R | None]]]]
         self._pending = {}
+        # with OpenTelemetry: per event loop, key -> the callers' spans (a batch links them)
+        self._callers: dict[asyncio.AbstractEventLoop, dict[str, list[Any]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def get(self, key: str) -> R | None:
@@ -46,22 +51,37 @@ class LookupBatcher(Generic[R]):
             pending = self._pending[loop] = {}
             loop.call_soon(self._flush, loop)  # after every callback already queued
         pending.setdefault(key, []).append(future)
+        if _TELEMETRY:
+            self._callers.setdefault(loop, {}).setdefault(key, []).append(current_span_context())
         return await future
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
         pending = self._pending.pop(loop, {})
+        callers = self._callers.pop(loop, {})
         keys = list(pending)
         for start in range(0, len(keys), self._max_batch):
             chunk = keys[start : start + self._max_batch]
-            task = loop.create_task(self._answer(chunk, {key: pending[key] for key in chunk}))
+            spans = [span for key in chunk for span in callers.get(key, ())]
+            task = loop.create_task(
+                self._answer(chunk, {key: pending[key] for key in chunk}, spans)
+            )
             self._tasks.add(task)  # keep a reference until it is done
             task.add_done_callback(self._tasks.discard)
 
     async def _answer(
-        self, keys: Sequence[str], waiters: dict[str, list[asyncio.Future[R | None]]]
+        self,
+        keys: Sequence[str],
+        waiters: dict[str, list[asyncio.Future[R | None]]],
+        spans: Sequence[Any] = (),
     ) -> None:
+        # the task runs in the first caller's context: one caller's request nests in its
+        # span; a request for several gets a span of its own, linked to each caller's
+        traced: AbstractContextManager[None] = (
+            BatchSpan(len(keys), spans) if len(spans) > 1 else nullcontext()
+        )
         try:
-            await self._answer_batch(keys, waiters)
+            with traced:
+                await self._answer_batch(keys, waiters)
         finally:
             # never leave a caller waiting, whatever happened above
             for futures in waiters.values():

@@ -17,16 +17,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import TypeVar
 
-import attrs
-
 from ...domain.errors import BackendUnavailableError, EntryRefusedError, UncacheableAnswerError
+from ._latency import LatencyDistribution, new_buckets, record_latency
+from .statistics import CacheStatistics, OperationStatistics
+from .telemetry import AVAILABLE as _TELEMETRY
+from .telemetry import CacheTelemetry, OperationScope
+
+# the statistics snapshots were defined here; kept importable from here
+__all__ = ["CacheStatistics", "OperationStatistics", "Runtime"]
 
 logger = logging.getLogger("langchain_elasticsearch_cache")
 
@@ -73,84 +78,13 @@ def fail_open_call() -> Iterator[None]:
         _in_fail_open_call.reset(token)
 
 
-@attrs.frozen
-class OperationStatistics:
-    """Counters of one operation (``lookup``, ``update``, ``mget``...).
-
-    ``uncacheable`` counts the writes skipped because the answer could never be read back
-    (see :class:`UncacheableAnswerError`); it is last so positional use stays valid.
-    """
-
-    calls: int = 0
-    hits: int = 0
-    misses: int = 0
-    writes: int = 0
-    errors: int = 0
-    failed_open: int = 0
-    total_seconds: float = 0.0
-    max_seconds: float = 0.0
-    #: answers not written because they could never be read back
-    uncacheable: int = 0
-    #: entries the backend refused to store (too large, not fitting the mapping); the new
-    #: counters come last, so that positional construction of older code still works
-    refused: int = 0
-
-    @property
-    def mean_seconds(self) -> float:
-        return self.total_seconds / self.calls if self.calls else 0.0
-
-
-@attrs.frozen
-class CacheStatistics:
-    """An immutable snapshot of a cache's counters, per operation and in total."""
-
-    operations: Mapping[str, OperationStatistics]
-
-    def _sum(self, field: str) -> int:
-        return sum(int(getattr(op, field)) for op in self.operations.values())
-
-    @property
-    def hits(self) -> int:
-        return self._sum("hits")
-
-    @property
-    def misses(self) -> int:
-        return self._sum("misses")
-
-    @property
-    def writes(self) -> int:
-        return self._sum("writes")
-
-    @property
-    def errors(self) -> int:
-        return self._sum("errors")
-
-    @property
-    def failed_open(self) -> int:
-        return self._sum("failed_open")
-
-    @property
-    def uncacheable(self) -> int:
-        """Answers not written because they could never be read back."""
-        return self._sum("uncacheable")
-
-    @property
-    def refused(self) -> int:
-        """Entries the backend refused to store (with or without ``fail_open``)."""
-        return self._sum("refused")
-
-    @property
-    def hit_rate(self) -> float:
-        looked_up = self.hits + self.misses
-        return self.hits / looked_up if looked_up else 0.0
-
-
 class _Counters:
     __slots__ = (
         "calls",
         "errors",
         "failed_open",
         "hits",
+        "latency",
         "max_seconds",
         "misses",
         "refused",
@@ -163,13 +97,19 @@ class _Counters:
         self.calls = self.hits = self.misses = self.writes = 0
         self.errors = self.failed_open = self.uncacheable = self.refused = 0
         self.total_seconds = self.max_seconds = 0.0
+        self.latency = new_buckets()
 
 
 class Runtime:
     """Statistics and fail-open policy shared by one cache object's operations."""
 
-    def __init__(self, *, fail_open: bool = False, warn_interval: float = 60.0) -> None:
+    def __init__(
+        self, *, fail_open: bool = False, warn_interval: float = 60.0, kind: str = "llm"
+    ) -> None:
         self.fail_open = fail_open
+        #: OpenTelemetry metrics and spans (``kind``: llm, embeddings or semantic); None
+        #: when opentelemetry-api is not installed
+        self.telemetry = CacheTelemetry(kind) if _TELEMETRY else None
         self.warn_interval = warn_interval
         self._lock = threading.Lock()
         self._counters: dict[str, _Counters] = {}
@@ -182,6 +122,11 @@ class Runtime:
         self._outage_calls = 0
         self._warned_in_outage = False
         self._warned_uncacheable = False
+
+    def describe(self, repository: object) -> None:
+        """Name the repository's index (when it has one) in the telemetry attributes."""
+        if self.telemetry is not None:
+            self.telemetry.describe(repository)
 
     def statistics(self) -> CacheStatistics:
         with self._lock:
@@ -197,6 +142,7 @@ class Runtime:
                     max_seconds=c.max_seconds,
                     uncacheable=c.uncacheable,
                     refused=c.refused,
+                    latency=LatencyDistribution(tuple(c.latency), c.max_seconds),
                 )
                 for name, c in self._counters.items()
             }
@@ -217,7 +163,7 @@ class Runtime:
         error: bool = False,
         failed_open: bool = False,
         refused: int = 0,
-    ) -> None:
+    ) -> float:
         elapsed = time.perf_counter() - started
         with self._lock:
             c = self._counters.get(op)
@@ -233,8 +179,10 @@ class Runtime:
             c.total_seconds += elapsed
             if elapsed > c.max_seconds:
                 c.max_seconds = elapsed
+            record_latency(c.latency, elapsed)
             if failed_open:
                 self._outage_calls += 1
+        return elapsed
 
     def skip_uncacheable(self, op: str, exc: UncacheableAnswerError) -> None:
         """Count a write skipped because its answer could never be read back; the first
@@ -247,6 +195,8 @@ class Runtime:
             c.calls += 1
             c.uncacheable += 1
             first, self._warned_uncacheable = not self._warned_uncacheable, True
+        if self.telemetry is not None:
+            self.telemetry.uncacheable(op)
         if first:
             logger.warning(
                 "not caching an answer: %s. Answers like it are not written (counted in "
@@ -254,16 +204,23 @@ class Runtime:
                 exc,
             )
 
-    def absorb(self, op: str, started: float, exc: BaseException) -> bool:
+    def absorb(
+        self, op: str, started: float, exc: BaseException, scope: OperationScope | None = None
+    ) -> bool:
         """Count a failed call; True when fail-open swallows it (the caller then degrades)."""
         if isinstance(exc, EntryRefusedError):
             # not an outage: counted apart, and no "answering again" line follows it
-            self.record(op, started, error=True, refused=len(exc.keys) or 1)
+            refused = len(exc.keys) or 1
+            elapsed = self.record(op, started, error=True, refused=refused)
+            if scope is not None:
+                scope.failed(elapsed, exc, self.fail_open, refused)
             if self.fail_open:
                 self._warn_refused(op, exc)
             return self.fail_open
         swallow = self.fail_open and isinstance(exc, BackendUnavailableError)
-        self.record(op, started, error=True, failed_open=swallow)
+        elapsed = self.record(op, started, error=True, failed_open=swallow)
+        if scope is not None:
+            scope.failed(elapsed, exc, swallow, 0)
         if swallow:
             self._warn(op, exc)
         return swallow
@@ -311,19 +268,25 @@ class Runtime:
         tally: Callable[[T], Tally] | None = None,
     ) -> T:
         """Run one repository call, counted; on an absorbed failure return ``fallback``."""
-        started = time.perf_counter()
-        token = _in_fail_open_call.set(True) if self.fail_open else None
+        # the span is current while the backend is called: the client's spans nest in it
+        scope = None if self.telemetry is None else self.telemetry.begin(op)
         try:
-            result = call()
-        except Exception as exc:
-            if self.absorb(op, started, exc):
-                return fallback
-            raise
+            started = time.perf_counter()
+            token = _in_fail_open_call.set(True) if self.fail_open else None
+            try:
+                result = call()
+            except Exception as exc:
+                if self.absorb(op, started, exc, scope):
+                    return fallback
+                raise
+            finally:
+                if token is not None:
+                    _in_fail_open_call.reset(token)
+            self._tally(op, started, result, tally, scope)
+            return result
         finally:
-            if token is not None:
-                _in_fail_open_call.reset(token)
-        self._tally(op, started, result, tally)
-        return result
+            if scope is not None:
+                scope.end()
 
     async def arun(
         self,
@@ -333,22 +296,33 @@ class Runtime:
         tally: Callable[[T], Tally] | None = None,
     ) -> T:
         """Async twin of :meth:`run`."""
-        started = time.perf_counter()
-        token = _in_fail_open_call.set(True) if self.fail_open else None
+        # the span is current while the backend is called: the client's spans nest in it
+        scope = None if self.telemetry is None else self.telemetry.begin(op)
         try:
-            result = await call()
-        except Exception as exc:
-            if self.absorb(op, started, exc):
-                return fallback
-            raise
+            started = time.perf_counter()
+            token = _in_fail_open_call.set(True) if self.fail_open else None
+            try:
+                result = await call()
+            except Exception as exc:
+                if self.absorb(op, started, exc, scope):
+                    return fallback
+                raise
+            finally:
+                if token is not None:
+                    _in_fail_open_call.reset(token)
+            self._tally(op, started, result, tally, scope)
+            return result
         finally:
-            if token is not None:
-                _in_fail_open_call.reset(token)
-        self._tally(op, started, result, tally)
-        return result
+            if scope is not None:
+                scope.end()
 
     def _tally(
-        self, op: str, started: float, result: T, tally: Callable[[T], Tally] | None
+        self,
+        op: str,
+        started: float,
+        result: T,
+        tally: Callable[[T], Tally] | None,
+        scope: OperationScope | None = None,
     ) -> None:
         """:meth:`record` for a successful call, inlined: this is every call's overhead."""
         elapsed = time.perf_counter() - started
@@ -364,6 +338,9 @@ class Runtime:
             c.total_seconds += elapsed
             if elapsed > c.max_seconds:
                 c.max_seconds = elapsed
+            record_latency(c.latency, elapsed)
+        if scope is not None:
+            scope.succeeded(elapsed, hits, misses, writes)
         if self._outage_calls:
             self._answering_again(op)
 

@@ -57,7 +57,7 @@ class _ByteStoreBase(ByteStore):
             metadata=metadata,
             ttl=ttl,
         )
-        self._runtime = Runtime(fail_open=fail_open)
+        self._runtime = Runtime(fail_open=fail_open, kind="embeddings")
         self._clock: Clock = clock or utc_now
         self._scan_page_size = scan_page_size
 
@@ -94,11 +94,23 @@ class _ByteStoreBase(ByteStore):
 
 
 class RepositoryByteStore(_ByteStoreBase, SyncLifecycle):
-    """A synchronous LangChain ``ByteStore`` over any :class:`Repository` of embeddings."""
+    """A synchronous LangChain ``ByteStore`` over any :class:`Repository` of embeddings.
+
+    Args:
+        repository: Where the entries are kept.
+        **options: The cache options, by name: ``store_input``, ``metadata``,
+            ``namespace``, ``key_scheme``, ``ttl``, ``fail_open``, ``clock`` (as in
+            :class:`ElasticsearchEmbeddingsCache`), and ``scan_page_size``: keys fetched
+            per request by ``yield_keys``.
+
+    Raises:
+        ConfigurationError: An option is not valid.
+    """
 
     def __init__(self, repository: Repository[EmbeddingRecord], **options: Any) -> None:
         super().__init__(**options)
         self._repository = repository
+        self._runtime.describe(repository)
 
     @property
     def repository(self) -> Repository[EmbeddingRecord]:
@@ -146,11 +158,22 @@ class AsyncRepositoryByteStore(_ByteStoreBase, AsyncLifecycle):
 
     As in the seed, the sync methods raise: use ``amget`` / ``amset`` / ``amdelete`` /
     ``ayield_keys``.
+
+    Args:
+        repository: Where the entries are kept.
+        **options: The cache options, by name: ``store_input``, ``metadata``,
+            ``namespace``, ``key_scheme``, ``ttl``, ``fail_open``, ``clock`` (as in
+            :class:`ElasticsearchEmbeddingsCache`), and ``scan_page_size``: keys fetched
+            per request by ``yield_keys``.
+
+    Raises:
+        ConfigurationError: An option is not valid.
     """
 
     def __init__(self, repository: AsyncRepository[EmbeddingRecord], **options: Any) -> None:
         super().__init__(**options)
         self._repository = repository
+        self._runtime.describe(repository)
 
     @property
     def repository(self) -> AsyncRepository[EmbeddingRecord]:

@@ -18,6 +18,7 @@ from ...domain.ports import AsyncRepository, Repository
 from ._batching import LookupBatcher
 from ._lifecycle import AsyncLifecycle, SyncLifecycle
 from ._runtime import CacheStatistics, Clock, Runtime, Tally, utc_now
+from .sync_refusal import sync_call_refused
 
 
 def _lookup_tally(result: list[Generation] | None) -> Tally:
@@ -113,11 +114,21 @@ class RepositoryLlmCache(_LlmCacheBase, SyncLifecycle):
 
     ``set_llm_cache(RepositoryLlmCache(my_repository))`` plugs in a custom adapter.
     The async methods inherited from ``BaseCache`` run these in an executor.
+
+    Args:
+        repository: Where the entries are kept.
+        **options: The cache options, by name: ``store_input``, ``store_input_params``,
+            ``metadata``, ``key_scheme``, ``ttl``, ``fail_open``, ``clock`` (as in
+            :class:`ElasticsearchCache`).
+
+    Raises:
+        ConfigurationError: An option is not valid.
     """
 
     def __init__(self, repository: Repository[LlmRecord], **options: Any) -> None:
         super().__init__(**options)
         self._repository = repository
+        self._runtime.describe(repository)
 
     @property
     def repository(self) -> Repository[LlmRecord]:
@@ -176,11 +187,21 @@ class AsyncRepositoryLlmCache(_LlmCacheBase, AsyncLifecycle):
     """An asynchronous LangChain LLM cache over any :class:`AsyncRepository`.
 
     As in the seed, the sync methods raise: use ``alookup`` / ``aupdate`` / ``aclear``.
+
+    Args:
+        repository: Where the entries are kept.
+        **options: The cache options, by name: ``store_input``, ``store_input_params``,
+            ``metadata``, ``key_scheme``, ``ttl``, ``fail_open``, ``clock`` (as in
+            :class:`ElasticsearchCache`).
+
+    Raises:
+        ConfigurationError: An option is not valid.
     """
 
     def __init__(self, repository: AsyncRepository[LlmRecord], **options: Any) -> None:
         super().__init__(**options)
         self._repository = repository
+        self._runtime.describe(repository)
         # concurrent alookup calls share mget requests (see _batching)
         self._lookups = LookupBatcher(repository)
 
@@ -189,13 +210,13 @@ class AsyncRepositoryLlmCache(_LlmCacheBase, AsyncLifecycle):
         return self._repository
 
     def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
-        raise NotImplementedError("This class is asynchronous, use alookup()")
+        raise sync_call_refused(self, "lookup")
 
     def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
-        raise NotImplementedError("This class is asynchronous, use aupdate()")
+        raise sync_call_refused(self, "update")
 
     def clear(self, **kwargs: Any) -> None:
-        raise NotImplementedError("This class is asynchronous, use aclear()")
+        raise sync_call_refused(self, "clear")
 
     def delete(self, prompt: str, llm_string: str) -> bool:
         raise NotImplementedError("This class is asynchronous, use adelete()")

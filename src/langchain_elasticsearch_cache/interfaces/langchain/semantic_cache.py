@@ -43,7 +43,7 @@ import inspect
 import logging
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -73,10 +73,13 @@ from ...domain.semantic import (
     default_hit_guard,
 )
 from ...domain.semantic.judges import AnswerJudge
-from ...domain.semantic_records import validate_vector
+from ...domain.semantic_records import SemanticCandidate, validate_vector
 from ._batching import LookupBatcher
 from ._lifecycle import AsyncLifecycle, SyncLifecycle
-from ._runtime import CacheStatistics, Clock, Runtime, Tally, utc_now
+from ._runtime import Clock, Runtime, Tally, utc_now
+from .statistics import CacheStatistics, SemanticCacheStatistics
+from .sync_refusal import sync_call_refused
+from .telemetry import CacheTelemetry, mark_semantic_hit
 
 __all__ = [
     "AsyncRepositorySemanticCache",
@@ -107,40 +110,10 @@ class _EmbeddingUnavailable(BackendUnavailableError):
     """The embedding model failed inside a fail-open cache: an outage, like the store's."""
 
 
-@attrs.frozen
-class SemanticCacheStatistics(CacheStatistics):
-    """:class:`CacheStatistics` plus what only a semantic cache does.
-
-    ``hits`` (from the ``lookup`` operation) is ``exact_hits + semantic_hits``;
-    ``similarities`` holds the similarity of each of the last 1,000 semantic hits.
-    """
-
-    exact_hits: int = 0
-    semantic_hits: int = 0
-    embedding_calls: int = 0
-    embedding_failures: int = 0
-    similarities: tuple[float, ...] = ()
-    #: verified caches: lookups that returned a miss to learn about their nearest entry
-    explorations: int = 0
-    #: verified caches: observations added to entries (judged right or wrong)
-    observations: int = 0
-    #: of those, the ones where the cached answer was judged wrong
-    wrong_observations: int = 0
-    #: verified caches: explored lookups whose judge raised (nothing was learned)
-    judge_failures: int = 0
-
-    @property
-    def mean_similarity(self) -> float | None:
-        return sum(self.similarities) / len(self.similarities) if self.similarities else None
-
-    @property
-    def min_similarity(self) -> float | None:
-        return min(self.similarities) if self.similarities else None
-
-
 class _Counters:
-    def __init__(self) -> None:
+    def __init__(self, telemetry: CacheTelemetry | None = None) -> None:
         self._lock = threading.Lock()
+        self._telemetry = telemetry  # OpenTelemetry's twin of these counters, if any
         self.reset()
 
     def reset(self) -> None:
@@ -154,11 +127,21 @@ class _Counters:
     def add(self, field: str) -> None:
         with self._lock:
             setattr(self, field, getattr(self, field) + 1)
+        if self._telemetry is not None and field in ("embedding_calls", "embedding_failures"):
+            self._telemetry.embedding_call(failed=field == "embedding_failures")
 
     def semantic_hit(self, similarity: float) -> None:
         with self._lock:
             self.semantic_hits += 1
             self.similarities.append(similarity)
+        if self._telemetry is not None:
+            mark_semantic_hit()
+
+    def nearest(self, candidates: Sequence[SemanticCandidate], hit: SemanticHit | None) -> None:
+        """The similarity of the nearest candidate of a search (OpenTelemetry only)."""
+        if self._telemetry is not None and candidates:
+            best = max(candidate.similarity for candidate in candidates)
+            self._telemetry.nearest_similarity(best, hit is not None)
 
     def snapshot(self, base: CacheStatistics) -> SemanticCacheStatistics:
         with self._lock:
@@ -326,9 +309,9 @@ class _SemanticCacheBase(BaseCache):
             max_error_rate=max_error_rate,
             answer_judge=answer_judge,
         )
-        self._runtime = Runtime(fail_open=fail_open)
+        self._runtime = Runtime(fail_open=fail_open, kind="semantic")
         self._clock: Clock = clock or utc_now
-        self._counters = _Counters()
+        self._counters = _Counters(self._runtime.telemetry)
         self._memo = _VectorMemo(_check_memo_size(vector_memo_size))
         self._pending = _PendingObservations(PENDING_OBSERVATIONS, PENDING_TTL)
         self._warned_judge = False
@@ -471,6 +454,21 @@ class RepositorySemanticCache(_SemanticCacheBase, SyncLifecycle):
     the floor below which no entry is considered (lower it, e.g. to 0.7, to let entries
     learn boundaries below the default 0.9). The repository must implement
     :class:`ObservingVectorRepository`.
+
+    Args:
+        repository: Where the entries and their vectors are kept and searched.
+        embedding: The LangChain ``Embeddings`` that embeds each prompt's question.
+        **options: The cache options, by name: those of :class:`RepositoryLlmCache`, the
+            semantic ones (``similarity_threshold``, ``prompt_splitter``, ``hit_guard``,
+            ``k``, as in :class:`ElasticsearchSemanticCache`), ``vector_memo_size``:
+            how many vectors of recent misses are kept for the update that follows
+            (0 turns it off), ``max_error_rate`` (``None``, or above 0 and below 0.5:
+            verified hits) and ``answer_judge`` (``(fresh, cached) -> bool``; default
+            normalised text equal).
+
+    Raises:
+        ConfigurationError: ``embedding`` is not an ``Embeddings``, or an option is not
+            valid.
     """
 
     def __init__(self, repository: VectorRepository, embedding: Embeddings, **options: Any) -> None:
@@ -478,6 +476,7 @@ class RepositorySemanticCache(_SemanticCacheBase, SyncLifecycle):
         self._repository: VectorRepository = repository
         if self._policy.verified and not isinstance(repository, ObservingVectorRepository):
             raise _unverifiable(repository)
+        self._runtime.describe(repository)
 
     @property
     def repository(self) -> VectorRepository:
@@ -509,7 +508,9 @@ class RepositorySemanticCache(_SemanticCacheBase, SyncLifecycle):
             if vector is None:
                 return None
             query = self._policy.query(parts, llm_string, vector, now)
-            hit = self._policy.choose(query, parts.meaning, self._repository.nearest(query), now)
+            candidates = self._repository.nearest(query)
+            hit = self._policy.choose(query, parts.meaning, candidates, now)
+            self._counters.nearest(candidates, hit)
             answer = self._serve(prompt, llm_string, hit)
             if answer is None:
                 self._memo.put(parts.meaning, vector)  # for the update that follows
@@ -596,6 +597,21 @@ class AsyncRepositorySemanticCache(_SemanticCacheBase, AsyncLifecycle):
     ``max_error_rate`` and ``answer_judge`` as in :class:`RepositorySemanticCache` (the
     judge may also be a coroutine function); the repository must implement
     :class:`AsyncObservingVectorRepository`.
+
+    Args:
+        repository: Where the entries and their vectors are kept and searched.
+        embedding: The LangChain ``Embeddings`` that embeds each prompt's question.
+        **options: The cache options, by name: those of :class:`RepositoryLlmCache`, the
+            semantic ones (``similarity_threshold``, ``prompt_splitter``, ``hit_guard``,
+            ``k``, as in :class:`ElasticsearchSemanticCache`), ``vector_memo_size``:
+            how many vectors of recent misses are kept for the update that follows
+            (0 turns it off), ``max_error_rate`` (``None``, or above 0 and below 0.5:
+            verified hits) and ``answer_judge`` (``(fresh, cached) -> bool``; default
+            normalised text equal).
+
+    Raises:
+        ConfigurationError: ``embedding`` is not an ``Embeddings``, or an option is not
+            valid.
     """
 
     def __init__(
@@ -603,6 +619,7 @@ class AsyncRepositorySemanticCache(_SemanticCacheBase, AsyncLifecycle):
     ) -> None:
         super().__init__(embedding, **options)
         self._repository: AsyncVectorRepository = repository
+        self._runtime.describe(repository)
         self._lookups = LookupBatcher(repository)
         if self._policy.verified and not isinstance(repository, AsyncObservingVectorRepository):
             raise _unverifiable(repository)
@@ -612,13 +629,13 @@ class AsyncRepositorySemanticCache(_SemanticCacheBase, AsyncLifecycle):
         return self._repository
 
     def lookup(self, prompt: str, llm_string: str) -> RETURN_VAL_TYPE | None:
-        raise NotImplementedError("This class is asynchronous, use alookup()")
+        raise sync_call_refused(self, "lookup")
 
     def update(self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE) -> None:
-        raise NotImplementedError("This class is asynchronous, use aupdate()")
+        raise sync_call_refused(self, "update")
 
     def clear(self, **kwargs: Any) -> None:
-        raise NotImplementedError("This class is asynchronous, use aclear()")
+        raise sync_call_refused(self, "clear")
 
     async def _aembed(self, text: str) -> tuple[float, ...] | None:
         self._counters.add("embedding_calls")
@@ -648,6 +665,7 @@ class AsyncRepositorySemanticCache(_SemanticCacheBase, AsyncLifecycle):
             query = self._policy.query(parts, llm_string, vector, now)
             candidates = await self._repository.nearest(query)
             hit = self._policy.choose(query, parts.meaning, candidates, now)
+            self._counters.nearest(candidates, hit)
             answer = self._serve(prompt, llm_string, hit)
             if answer is None:
                 self._memo.put(parts.meaning, vector)
