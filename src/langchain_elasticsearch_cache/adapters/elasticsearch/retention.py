@@ -32,11 +32,18 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import attrs
-from elasticsearch import Elasticsearch, NotFoundError
+from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 
 from ...domain.errors import ConfigurationError
-from .errors import translated
-from .mappings import EMBEDDING_RECORDS, LLM_RECORDS, RecordKind, validate_index_name
+from .errors import error_type_and_reason, translated
+from .mappings import (
+    EMBEDDING_RECORDS,
+    LLM_RECORDS,
+    SEMANTIC_INDEX_SETTINGS,
+    SEMANTIC_RECORDS,
+    RecordKind,
+    validate_index_name,
+)
 
 __all__ = [
     "FIRST_GENERATION",
@@ -53,7 +60,11 @@ __all__ = [
 #: The suffix of the first index behind a rollover alias: ``_rollover`` increments it.
 FIRST_GENERATION = "000001"
 
-_KINDS: Mapping[str, RecordKind[Any]] = {"llm": LLM_RECORDS, "embeddings": EMBEDDING_RECORDS}
+_KINDS: Mapping[str, RecordKind[Any]] = {
+    "llm": LLM_RECORDS,
+    "embeddings": EMBEDDING_RECORDS,
+    "semantic": SEMANTIC_RECORDS,
+}
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ONE_MS = timedelta(milliseconds=1)
 _GENERATION = re.compile(r"-\d+$")
@@ -71,9 +82,34 @@ def _kind(kind: str) -> RecordKind[Any]:
         ) from None
 
 
+def _settings(kind: RecordKind[Any]) -> dict[str, Any]:
+    """The index settings a new index of ``kind`` is created with (the semantic cache's
+    kNN settings; none for the others)."""
+    return dict(SEMANTIC_INDEX_SETTINGS) if kind.name == SEMANTIC_RECORDS.name else {}
+
+
+def _unknown_settings(exc: BadRequestError, settings: Mapping[str, Any]) -> bool:
+    """Whether a node refused ``settings`` because it does not know them (before 9.1)."""
+    _, reason = error_type_and_reason(exc)
+    return bool(settings) and any(name in reason for name in settings)
+
+
+def _check_generation_name(alias: str) -> None:
+    """The generations ``<alias>-000001`` ... must be valid names too (255 bytes)."""
+    first = f"{alias}-{FIRST_GENERATION}"
+    room = 255 - len(f"-{FIRST_GENERATION}")
+    if len(first.encode("utf-8")) > 255:
+        raise ConfigurationError(
+            f"alias {alias!r} is too long to roll over: its indices are named "
+            f"<alias>-{FIRST_GENERATION} and a name may have at most 255 bytes; use an alias "
+            f"of at most {room} bytes"
+        )
+
+
 def bootstrap_alias(client: Elasticsearch, alias: str, kind: str) -> str:
-    """Create ``<alias>-000001`` with the mapping of ``kind`` (``"llm"`` or
-    ``"embeddings"``) behind the alias ``alias`` as its write index; return its name.
+    """Create ``<alias>-000001`` with the mapping of ``kind`` (``"llm"``, ``"embeddings"``
+    or ``"semantic"``, whose index also gets the semantic cache's index settings where the
+    node knows them, 9.1+) behind the alias ``alias`` as its write index; return its name.
 
     Point the cache at the alias (``ElasticsearchCache("llm-cache", ...)`` for
     ``alias="llm-cache"``). Settings (shards, replicas) come from your index template,
@@ -82,6 +118,7 @@ def bootstrap_alias(client: Elasticsearch, alias: str, kind: str) -> str:
     """
     validate_index_name(alias)
     record_kind = _kind(kind)
+    _check_generation_name(alias)
     first = f"{alias}-{FIRST_GENERATION}"
     with translated(f"bootstrapping rollover alias {alias!r}", client=client):
         if client.indices.exists_alias(name=alias):
@@ -91,17 +128,32 @@ def bootstrap_alias(client: Elasticsearch, alias: str, kind: str) -> str:
         if client.indices.exists(index=alias):
             raise ConfigurationError(
                 f"{alias!r} is an index, not an alias, so it cannot roll over: bootstrap "
-                f"another name (e.g. {alias + '-rolling'!r}) and point the cache at it; to "
+                f"another name (e.g. {_rolling_name(alias)!r}) and point the cache at it; to "
                 "keep the old entries readable meanwhile, add the old index to the new alias "
                 "as a non-write index (POST _aliases, add index "
                 f"{alias!r} alias <new name>); purge_by_index drops it once its entries expire"
             )
-        client.indices.create(
-            index=first,
-            mappings=record_kind.mappings,
-            aliases={alias: {"is_write_index": True}},
-        )
+        settings = _settings(record_kind)
+        for attempt in (settings or None, None):
+            try:
+                client.indices.create(
+                    index=first,
+                    mappings=record_kind.mappings,
+                    aliases={alias: {"is_write_index": True}},
+                    settings=attempt,
+                )
+                break
+            except BadRequestError as exc:
+                if attempt is None or not _unknown_settings(exc, settings):
+                    raise
+                # a node before 9.1: no such settings (and no ACORN heuristic to turn off)
     return first
+
+
+def _rolling_name(alias: str) -> str:
+    """Another valid name for a rolling alias next to the index ``alias``."""
+    room = 255 - len("-rolling")
+    return alias.encode("utf-8")[:room].decode("utf-8", "ignore") + "-rolling"
 
 
 @attrs.frozen
@@ -133,7 +185,7 @@ def alias_indices(client: Elasticsearch, alias: str) -> list[AliasIndex]:
                 ) from None
             raise ConfigurationError(
                 f"alias {alias!r} does not exist: create it with bootstrap_alias (CLI: "
-                "rollover --bootstrap --kind llm|embeddings)"
+                "rollover --bootstrap --kind llm|embeddings|semantic)"
             ) from None
     found = []
     for name, body in sorted(answer.body.items()):
@@ -237,13 +289,22 @@ def rollover(
             "with bootstrap_alias (CLI: rollover --bootstrap)"
         )
     kind = _alias_kind(client, alias)
+    settings = _settings(kind)
     with translated(f"rolling over {alias!r}", client=client):
-        answer = client.indices.rollover(
-            alias=alias,
-            conditions=conditions,
-            mappings=kind.mappings,
-            dry_run=dry_run,
-        )
+        try:
+            answer = client.indices.rollover(
+                alias=alias,
+                conditions=conditions,
+                mappings=kind.mappings,
+                settings=settings or None,
+                dry_run=dry_run,
+            )
+        except BadRequestError as exc:
+            if not _unknown_settings(exc, settings):
+                raise
+            answer = client.indices.rollover(  # a node before 9.1: no such settings
+                alias=alias, conditions=conditions, mappings=kind.mappings, dry_run=dry_run
+            )
     body = answer.body
     return RolloverResult(
         rolled_over=bool(body.get("rolled_over")),
@@ -260,12 +321,14 @@ def _alias_kind(client: Elasticsearch, alias: str) -> RecordKind[Any]:
     kinds = set()
     for body in mappings.body.values():
         fields = (body.get("mappings") or {}).get("properties") or {}
-        if "llm_output" in fields:
+        if "prompt_vector" in fields or "llm_string_hash" in fields:
+            kinds.add("semantic")  # it maps llm_output too
+        elif "llm_output" in fields:
             kinds.add("llm")
         if "vector_dump" in fields:
             kinds.add("embeddings")
     if len(kinds) != 1:
-        found = "both kinds" if kinds else "no cache fields"
+        found = f"the fields of {' and '.join(sorted(kinds))}" if kinds else "no cache fields"
         raise ConfigurationError(
             f"cannot tell which cache {alias!r} holds (its mappings have {found}): the new "
             "index needs the cache's mapping; point the cache at the alias once (it puts the "
