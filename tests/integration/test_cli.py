@@ -324,7 +324,7 @@ def test_export_import_round_trip_of_10000_entries(
     assert exporter.wait(timeout=60) == 0, export_err
     assert importer.returncode == 0, importer.stderr
     assert export_err.strip() == f"exported {entries} entries from {source}"
-    assert importer.stderr.strip() == f"imported {entries} entries into {target}"
+    assert importer.stderr.strip() == f"imported {entries} entries into {target} (llm: {entries})"
     assert count(es_client, target) == entries
 
     # every record is identical, field by field (realtime mget of all 10,000 keys)
@@ -360,14 +360,14 @@ def test_export_import_round_trip_of_10000_entries(
     again = cli("import", target, "-i", str(dump), "--progress", "--progress-every", "0", env=env)
     assert again.returncode == 0, again.stderr
     *progress, summary = again.stderr.splitlines()
-    assert summary == f"imported {entries} entries into {target}"
+    assert summary == f"imported {entries} entries into {target} (llm: {entries})"
     assert len(progress) == entries // 500 + 1  # one per batch of 500, and the last
-    assert progress[0].startswith("imported: 500, ")
-    assert progress[-1].startswith(f"imported: {entries}, ")
+    assert progress[0].startswith(f"imported: 500/{entries} (5%), ")
+    assert progress[-1].startswith(f"imported: {entries}/{entries} (100%), ")
     assert count(es_client, target) == entries
     again = cli("import", target, "-i", str(dump), env=env)
     assert again.returncode == 0, again.stderr
-    assert again.stderr.strip() == f"imported {entries} entries into {target}"
+    assert again.stderr.strip() == f"imported {entries} entries into {target} (llm: {entries})"
     assert count(es_client, target) == entries
     assert ElasticsearchRepository(es_client, target, LLM_RECORDS).get_many(keys) == original
 
@@ -451,28 +451,23 @@ def test_embeddings_round_trip_into_a_new_index(
     assert count(es_client, llm_index) == 1
 
 
-def test_import_counts_and_reports_invalid_lines(
+def test_import_refuses_an_input_with_an_invalid_line_and_writes_nothing(
     es_url: str, es_client: Elasticsearch, index_name: str
 ) -> None:
     ElasticsearchCache(index_name, client=es_client).update("p", "l", [Generation(text="x")])
     good = cli("export", index_name, env=environment(ES_URL=es_url)).stdout.strip()
-    lines = [good, "not json", "", '{"kind": "llm", "id": "k", "doc": {"llm_output": 5}}', good]
+    lines = [good, "", '{"kind": "llm", "id": "k", "doc": {"llm_output": 5}}', "not json", good]
     target = f"{index_name}-copy"
     done = cli(
         "import", target, "--kind", "llm", env=environment(ES_URL=es_url), stdin="\n".join(lines)
     )
-    assert done.returncode == 1
-    *warnings, summary = done.stderr.splitlines()
-    assert summary == (
-        f"imported 2 entries into {target}; skipped 2 lines that are not llm export lines "
-        "(lines 2, 4)"
+    line = assert_one_line_error(done, 2)
+    assert line == (
+        "error: line 3 of standard input: the llm entry 'k' cannot be stored (llm_output is "
+        "not a list of strings): correct the line or remove it, or export the index again; "
+        "nothing was written"
     )
-    # the reason a line that is JSON was refused (the other is not JSON at all)
-    assert warnings == [
-        "warning: LLM cache document k is malformed (llm_output is not a list of strings) "
-        "and is treated as a miss"
-    ]
-    assert count(es_client, target) == 1
+    assert not es_client.indices.exists(index=target)
 
 
 def test_export_into_a_closed_pipe_stops_quietly(

@@ -103,7 +103,7 @@ def test_export_import_round_trip_keeps_vectors_and_knn_answers(
     # a new index, kind read from the lines
     imported = cli("import", target, "-i", str(export_file), env=env)
     assert imported.returncode == 0, imported.stderr
-    assert imported.stderr.strip() == f"imported 300 entries into {target}"
+    assert imported.stderr.strip() == f"imported 300 entries into {target} (semantic: 300)"
     assert count(es_client, target) == 300
     mapping = es_client.indices.get_mapping(index=target)[target]["mappings"]["properties"]
     vector_field = mapping["prompt_vector"]
@@ -266,5 +266,5 @@ def test_semantic_imports_into_the_wrong_index_are_refused_with_exit_2(
     populate(es_client, other, semantic_records(2, dims=8, seed=3))
     mismatch = cli("import", other, env=env, stdin=semantic_lines.stdout)
     message = assert_one_line_error(mismatch, 2)
-    assert f"has {DIMS} dimensions" in message and "vectors of 8 dimensions" in message
+    assert f"the input's vectors have {DIMS} dimensions but {other!r} holds vectors of 8" in message
     assert count(es_client, other) == 2

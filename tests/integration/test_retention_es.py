@@ -262,7 +262,7 @@ def test_cli_bootstrap_rollover_and_purge_by_index(
         return code, captured.out + captured.err
 
     code, out = run("rollover", index_name, "--bootstrap")
-    assert code == cli.EXIT_USAGE and "--kind llm or --kind embeddings" in out
+    assert code == cli.EXIT_USAGE and "--kind llm, --kind embeddings or --kind semantic" in out
     code, out = run("rollover", index_name, "--bootstrap", "--kind", "embeddings")
     assert code == cli.EXIT_OK, out
     assert f"created {index_name}-000001 behind alias {index_name}" in out

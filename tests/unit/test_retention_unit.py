@@ -17,7 +17,10 @@ NOWHERE = "http://127.0.0.1:9"
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["rollover", "llm-cache", "--bootstrap"], "--kind llm or --kind embeddings"),
+        (
+            ["rollover", "llm-cache", "--bootstrap"],
+            "--kind llm, --kind embeddings or --kind semantic",
+        ),
         (["rollover", "llm-cache"], "needs at least one condition"),
         (["rollover", "llm-cache", "--max-age", "soon"], "cannot read duration 'soon'"),
         (["rollover", "llm-cache", "--max-size", "big"], "max_size must be a number of bytes"),

@@ -266,6 +266,12 @@ def llm_record_from_document(key: str, source: Any) -> LlmRecord | None:
     return record
 
 
+def read_llm_document(key: str, source: Any) -> LlmRecord | str:
+    """The record of an untrusted LLM cache document, or what is wrong with it (not
+    logged: for callers that report the problem themselves, as ``import`` does)."""
+    return _llm_record(key, source)
+
+
 def _llm_record(key: str, source: Any) -> LlmRecord | str:
     if not isinstance(source, Mapping):
         return "not a JSON object"
@@ -314,6 +320,12 @@ def embedding_record_from_document(key: str, source: Any) -> EmbeddingRecord | N
         log_malformed(key, "embedding", record)
         return None
     return record
+
+
+def read_embedding_document(key: str, source: Any) -> EmbeddingRecord | str:
+    """The record of an untrusted embedding document, or what is wrong with it (not
+    logged); see :func:`read_llm_document`."""
+    return _embedding_record(key, source)
 
 
 def _embedding_record(key: str, source: Any) -> EmbeddingRecord | str:

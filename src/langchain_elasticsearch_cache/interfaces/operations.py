@@ -43,13 +43,14 @@ from ..adapters.elasticsearch.admin import (
 )
 from ..adapters.elasticsearch.mappings import MAX_ID_BYTES, foreign_index_error, kind_label
 from ..domain.entries import EmbeddingRecord, LlmRecord
-from ..domain.errors import CacheError, ConfigurationError
+from ..domain.errors import BulkOperationError, CacheError, ConfigurationError, EntryRefusedError
 from ..domain.semantic_records import SemanticRecord
 
 __all__ = [
     "KINDS",
     "checked_kind",
     "ImportResult",
+    "ImportWriteError",
     "IndexNotFoundError",
     "IndexTarget",
     "kind_of_line",
@@ -70,6 +71,20 @@ Record = LlmRecord | EmbeddingRecord | SemanticRecord
 
 class IndexNotFoundError(CacheError):
     """The index or alias named on the command line does not exist."""
+
+
+class ImportWriteError(CacheError):
+    """A write of :meth:`IndexTarget.import_lines` failed; the import stopped there.
+
+    ``written`` entries are stored for sure; ``uncertain`` more (those of the failed
+    batch the error does not name) may be stored too. The cause is ``__cause__``.
+    Importing the same input again is safe: it writes the same entries under the same ids.
+    """
+
+    def __init__(self, message: str, written: int, uncertain: int = 0) -> None:
+        super().__init__(message)
+        self.written = written
+        self.uncertain = uncertain
 
 
 # --------------------------------------------------------------------------- pure helpers
@@ -293,6 +308,13 @@ class IndexTarget:
         """Documents in the index (behind an alias: every copy of every key)."""
         return self.repository.count()
 
+    def dimensions(self) -> int | None:
+        """The vector length a semantic index holds (``None``: no vector yet, or not a
+        semantic index)."""
+        if isinstance(self.repository, ElasticsearchVectorRepository):
+            return self.repository.dimensions()
+        return None
+
     def indices(self) -> list[str]:
         """The concrete indices: the index itself, or those behind the alias."""
         return concrete_indices(self.client, self.index)
@@ -366,8 +388,13 @@ class IndexTarget:
         *,
         batch_size: int = 500,
         on_batch: Callable[[int], None] | None = None,
+        total: int | None = None,
     ) -> ImportResult:
-        """Write the valid lines in batches; count (and remember) the others."""
+        """Write the valid lines in batches; count (and remember) the others.
+
+        A failed write stops the import with :class:`ImportWriteError`, which says how many
+        entries were written (``total``, when given, is the number the input holds).
+        """
         if batch_size < 1:
             raise ConfigurationError(f"batch size must be at least 1, got {batch_size}")
         imported = skipped = 0
@@ -376,7 +403,10 @@ class IndexTarget:
 
         def flush() -> None:
             nonlocal imported, batch
-            self.repository.put_many(batch)
+            try:
+                self.repository.put_many(batch)
+            except CacheError as exc:
+                raise self._write_failed(exc, imported, batch, total) from exc
             imported += len(batch)
             if on_batch is not None:
                 on_batch(len(batch))
@@ -397,3 +427,32 @@ class IndexTarget:
         if batch:
             flush()
         return ImportResult(imported, skipped, tuple(first_skipped))
+
+    def _write_failed(
+        self, exc: CacheError, imported: int, batch: list[Record], total: int | None
+    ) -> ImportWriteError:
+        """How many entries a failed import wrote: the batches before, and of the failed
+        batch the entries a bulk error does not name (Elasticsearch stored them)."""
+        failed: set[str] | None = None
+        if isinstance(exc, BulkOperationError):
+            failed = set(exc.failures)
+        elif isinstance(exc, EntryRefusedError) and exc.keys:
+            failed = set(exc.keys)
+        of_total = f" of {total}" if total is not None else ""
+        rerun = (
+            "import is idempotent: once the cause is fixed, run the same import again "
+            "(entries already written are written again unchanged)"
+        )
+        if failed is not None:
+            written = imported + sum(1 for record in batch if record.key not in failed)
+            return ImportWriteError(
+                f"import into {self.index!r} stopped after writing {written}{of_total} "
+                f"entries: {exc}; {rerun}",
+                written,
+            )
+        return ImportWriteError(
+            f"import into {self.index!r} stopped after writing {imported}{of_total} entries "
+            f"(the {len(batch)} of the batch that failed may be written too): {exc}; {rerun}",
+            imported,
+            len(batch),
+        )

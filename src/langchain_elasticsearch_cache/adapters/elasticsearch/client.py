@@ -9,6 +9,7 @@ appears in a message, a log line or a repr.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Collection, Mapping, Sequence
 from importlib import metadata
 from typing import Any
@@ -27,6 +28,7 @@ __all__ = [
     "create_async_elasticsearch_client",
     "create_elasticsearch_client",
     "host_urls",
+    "validate_timeout",
 ]
 
 logger = logging.getLogger(__name__)
@@ -89,6 +91,31 @@ def host_urls(url: object) -> list[str]:
             )
         checked.append(item)
     return checked
+
+
+#: The client options that are a number of seconds to wait (``timeout`` is the client's
+#: older name of ``request_timeout``, still accepted in ``params``).
+_TIMEOUT_OPTIONS = ("request_timeout", "timeout")
+
+
+def validate_timeout(value: object, *, name: str = "request_timeout") -> float:
+    """``value`` if it is a number of seconds the client can wait: positive and finite.
+
+    urllib3 refuses 0 and negative numbers with a bare ``ValueError`` (and ``nan`` with
+    another), and takes ``inf`` as a socket timeout no platform accepts, so that every
+    request then fails as if the node were down: all are refused here, with the range.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigurationError(
+            f"{name} must be a number of seconds, not {type(value).__name__} {value!r}: give "
+            f"a positive, finite number, e.g. {name}=30"
+        )
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigurationError(
+            f"{name} must be a positive, finite number of seconds (more than 0, less than "
+            f"infinity), not {value!r}: e.g. {name}=30, or leave it unset for the client's 10 s"
+        )
+    return float(value)
 
 
 def _version() -> str:
@@ -169,6 +196,10 @@ def _connection_params(
     connection.update({key: value for key, value in optional.items() if value is not None})
     if params is not None:
         connection.update(params)
+    for name in _TIMEOUT_OPTIONS:
+        if connection.get(name) is not None:
+            where = f"params[{name!r}]" if params is not None and name in params else name
+            validate_timeout(connection[name], name=where)
     return connection
 
 

@@ -411,10 +411,21 @@ _MAX_NAME_BYTES = 255
 
 
 def _example(name: str) -> str:
+    """A valid name close to ``name``, for the hint of an error: lower case, each forbidden
+    character (and a lone surrogate) as ``-``, no leading ``- _ + .``, at most 255 bytes;
+    ``llm-cache`` when nothing is left. Every name it returns passes
+    :func:`validate_index_name` (a property test checks it)."""
+    fixed = name
+    for _ in range(4):  # lower() of a few characters is not lower case yet
+        fixed = fixed.lower()
     fixed = "".join(
-        "-" if char in _FORBIDDEN_CHARACTERS else char for char in name.strip().lower()
+        "-" if char in _FORBIDDEN_CHARACTERS or "\ud800" <= char <= "\udfff" else char
+        for char in fixed.strip()
     ).lstrip(_FORBIDDEN_START + ".")
-    return fixed.encode("utf-8")[:_MAX_NAME_BYTES].decode("utf-8", "ignore") or "llm-cache"
+    fixed = fixed.encode("utf-8")[:_MAX_NAME_BYTES].decode("utf-8", "ignore")
+    if not fixed or fixed != fixed.lower() or fixed in (".", ".."):
+        return "llm-cache"
+    return fixed
 
 
 def _encodable(name: str) -> bool:
@@ -446,7 +457,7 @@ def validate_index_name(name: object) -> str:
             "Unicode text and cannot be sent to Elasticsearch; give a name such as 'llm-cache'"
         )
     elif name != name.lower():
-        problem = f"it contains upper-case letters; use {name.lower()!r}"
+        problem = f"it contains upper-case letters; use lower case (try {_example(name)!r})"
     elif any(char in _FORBIDDEN_CHARACTERS for char in name):
         bad = sorted({char for char in name if char in _FORBIDDEN_CHARACTERS})
         shown = " ".join(repr(char) for char in bad)

@@ -66,10 +66,11 @@ __all__ = [
 #: The suffix of the first index behind a rollover alias: ``_rollover`` increments it.
 FIRST_GENERATION = "000001"
 
-_KINDS: Mapping[str, RecordKind[Any]] = {"llm": LLM_RECORDS, "embeddings": EMBEDDING_RECORDS}
-#: an alias a semantic cache made (it puts its mapping on the indices behind it) rolls
-#: over to a semantic index
-_ROLLOVER_KINDS: Mapping[str, RecordKind[Any]] = {**_KINDS, "semantic": SEMANTIC_RECORDS}
+_KINDS: Mapping[str, RecordKind[Any]] = {
+    "llm": LLM_RECORDS,
+    "embeddings": EMBEDDING_RECORDS,
+    "semantic": SEMANTIC_RECORDS,
+}
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ONE_MS = timedelta(milliseconds=1)
 _GENERATION = re.compile(r"-\d+$")
@@ -87,9 +88,34 @@ def _kind(kind: str) -> RecordKind[Any]:
         ) from None
 
 
+def _settings(kind: RecordKind[Any]) -> dict[str, Any]:
+    """The index settings a new index of ``kind`` is created with (the semantic cache's
+    kNN settings; none for the others)."""
+    return dict(SEMANTIC_INDEX_SETTINGS) if kind.name == SEMANTIC_RECORDS.name else {}
+
+
+def _unknown_settings(exc: BadRequestError, settings: Mapping[str, Any]) -> bool:
+    """Whether a node refused ``settings`` because it does not know them (before 9.1)."""
+    _, reason = error_type_and_reason(exc)
+    return bool(settings) and any(name in reason for name in settings)
+
+
+def _check_generation_name(alias: str) -> None:
+    """The generations ``<alias>-000001`` ... must be valid names too (255 bytes)."""
+    first = f"{alias}-{FIRST_GENERATION}"
+    room = 255 - len(f"-{FIRST_GENERATION}")
+    if len(first.encode("utf-8")) > 255:
+        raise ConfigurationError(
+            f"alias {alias!r} is too long to roll over: its indices are named "
+            f"<alias>-{FIRST_GENERATION} and a name may have at most 255 bytes; use an alias "
+            f"of at most {room} bytes"
+        )
+
+
 def bootstrap_alias(client: Elasticsearch, alias: str, kind: str) -> str:
-    """Create ``<alias>-000001`` with the mapping of ``kind`` (``"llm"`` or
-    ``"embeddings"``) behind the alias ``alias`` as its write index; return its name.
+    """Create ``<alias>-000001`` with the mapping of ``kind`` (``"llm"``, ``"embeddings"``
+    or ``"semantic"``, whose index also gets the semantic cache's index settings where the
+    node knows them, 9.1+) behind the alias ``alias`` as its write index; return its name.
 
     Point the cache at the alias (``ElasticsearchCache("llm-cache", ...)`` for
     ``alias="llm-cache"``). Settings (shards, replicas) come from your index template,
@@ -98,6 +124,7 @@ def bootstrap_alias(client: Elasticsearch, alias: str, kind: str) -> str:
     """
     validate_index_name(alias)
     record_kind = _kind(kind)
+    _check_generation_name(alias)
     first = f"{alias}-{FIRST_GENERATION}"
     with translated(f"bootstrapping rollover alias {alias!r}", client=client):
         if client.indices.exists_alias(name=alias):
@@ -107,17 +134,32 @@ def bootstrap_alias(client: Elasticsearch, alias: str, kind: str) -> str:
         if client.indices.exists(index=alias):
             raise ConfigurationError(
                 f"{alias!r} is an index, not an alias, so it cannot roll over: bootstrap "
-                f"another name (e.g. {alias + '-rolling'!r}) and point the cache at it; to "
+                f"another name (e.g. {_rolling_name(alias)!r}) and point the cache at it; to "
                 "keep the old entries readable meanwhile, add the old index to the new alias "
                 "as a non-write index (POST _aliases, add index "
                 f"{alias!r} alias <new name>); purge_by_index drops it once its entries expire"
             )
-        client.indices.create(
-            index=first,
-            mappings=record_kind.mappings,
-            aliases={alias: {"is_write_index": True}},
-        )
+        settings = _settings(record_kind)
+        for attempt in (settings or None, None):
+            try:
+                client.indices.create(
+                    index=first,
+                    mappings=record_kind.mappings,
+                    aliases={alias: {"is_write_index": True}},
+                    settings=attempt,
+                )
+                break
+            except BadRequestError as exc:
+                if attempt is None or not _unknown_settings(exc, settings):
+                    raise
+                # a node before 9.1: no such settings (and no ACORN heuristic to turn off)
     return first
+
+
+def _rolling_name(alias: str) -> str:
+    """Another valid name for a rolling alias next to the index ``alias``."""
+    room = 255 - len("-rolling")
+    return alias.encode("utf-8")[:room].decode("utf-8", "ignore") + "-rolling"
 
 
 @attrs.frozen
@@ -149,7 +191,7 @@ def alias_indices(client: Elasticsearch, alias: str) -> list[AliasIndex]:
                 ) from None
             raise ConfigurationError(
                 f"alias {alias!r} does not exist: create it with bootstrap_alias (CLI: "
-                "rollover --bootstrap --kind llm|embeddings)"
+                "rollover --bootstrap --kind llm|embeddings|semantic)"
             ) from None
     found = []
     for name, body in sorted(answer.body.items()):
@@ -253,22 +295,20 @@ def rollover(
             "with bootstrap_alias (CLI: rollover --bootstrap)"
         )
     kind = _alias_kind(client, alias)
-    settings = dict(SEMANTIC_INDEX_SETTINGS) if kind is SEMANTIC_RECORDS else None
+    settings = _settings(kind)
     with translated(f"rolling over {alias!r}", client=client):
         try:
             answer = client.indices.rollover(
                 alias=alias,
                 conditions=conditions,
                 mappings=kind.mappings,
-                settings=settings,
+                settings=settings or None,
                 dry_run=dry_run,
             )
         except BadRequestError as exc:
-            _, reason = error_type_and_reason(exc)
-            if settings is None or not any(name in reason for name in settings):
+            if not _unknown_settings(exc, settings):
                 raise
-            # a node before 9.1 knows neither setting (see SEMANTIC_INDEX_SETTINGS)
-            answer = client.indices.rollover(
+            answer = client.indices.rollover(  # a node before 9.1: no such settings
                 alias=alias, conditions=conditions, mappings=kind.mappings, dry_run=dry_run
             )
     body = answer.body
@@ -298,7 +338,7 @@ def _alias_kind(client: Elasticsearch, alias: str) -> RecordKind[Any]:
             f"the indices behind alias {alias!r} hold different caches ({held}); nothing was "
             "changed: an alias must cover the indices of one cache only; remove the others"
         )
-    return _ROLLOVER_KINDS[kinds[0]]
+    return _KINDS[kinds[0]]
 
 
 @attrs.frozen

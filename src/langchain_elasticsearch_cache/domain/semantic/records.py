@@ -38,6 +38,7 @@ from ..entries import (
     llm_record_to_document,
     log_malformed,
     logger,
+    read_llm_document,
     str_tuple,
 )
 from ..errors import ConfigurationError
@@ -48,6 +49,7 @@ __all__ = [
     "SemanticRecord",
     "VectorQuery",
     "semantic_record_from_document",
+    "read_semantic_document",
     "semantic_record_to_document",
     "validate_vector",
 ]
@@ -202,6 +204,29 @@ def semantic_record_from_document(key: str, source: Any) -> SemanticRecord | Non
         llm_params=base.llm_params,
         metadata=base.metadata,
         observations=observations,
+    )
+
+
+def read_semantic_document(key: str, source: Any) -> SemanticRecord | str:
+    """The record of an untrusted semantic cache document, or what is wrong with it (not
+    logged; see :func:`..entries.read_llm_document`)."""
+    base = read_llm_document(key, source)
+    if isinstance(base, str):
+        return base
+    problem = _semantic_problem(source)
+    if problem is not None:
+        return problem
+    return SemanticRecord(
+        key=key,
+        llm_output=base.llm_output,
+        timestamp=base.timestamp,
+        llm_string_hash=source["llm_string_hash"],
+        context_hash=source["context_hash"],
+        vector=source.get("prompt_vector"),
+        prompt_text=source.get("prompt_text"),
+        llm_input=base.llm_input,
+        llm_params=base.llm_params,
+        metadata=base.metadata,
     )
 
 

@@ -10,13 +10,13 @@ The modules, each importing only from the ones above it in this list (never from
 ``__init__``, which only re-exports):
 
 * :mod:`.errors` - exit codes, an error as one line and a code;
-* :mod:`.values` - option values: durations, positive counts;
+* :mod:`.values` - option values: durations, positive counts, timeouts;
 * :mod:`.progress` - progress lines on stderr and their flags;
 * :mod:`.connection` - connection flags, ``split_hosts``, the cache/client keywords, the
   arguments of every index command;
 * :mod:`.stats`, :mod:`.maintenance` (purge, rollover, clear), :mod:`.transfer` (export,
-  import), :mod:`.demo` (+ :mod:`.semantic_demo`), :mod:`.calibrate` (+
-  :mod:`.calibrate_inputs`) - the commands, each with its ``add_..._command(s)``;
+  import, + :mod:`.import_input`), :mod:`.demo` (+ :mod:`.semantic_demo`), :mod:`.calibrate`
+  (+ :mod:`.calibrate_inputs`) - the commands, each with its ``add_..._command(s)``;
 * :mod:`.app` - the parser and :func:`main`.
 """
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from ...domain.errors import ConfigurationError
 from ..operations import KINDS, IndexTarget
+from .values import parse_timeout
 
 __all__ = [
     "SECRET_FLAGS",
@@ -78,10 +79,9 @@ def add_connection_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--ca-certs", default=env("ES_CA_CERTS"), help="CA bundle [ES_CA_CERTS]")
     group.add_argument(
         "--timeout",
-        type=float,
         default=None,
         metavar="SECONDS",
-        help="per-request timeout (default: the client's, 10 s)",
+        help="per-request timeout, a number of seconds more than 0 (default: the client's, 10 s)",
     )
 
 
@@ -127,7 +127,7 @@ def cache_connection(args: argparse.Namespace) -> dict[str, Any]:
         "es_user": args.es_user,
         "es_password": args.es_password,
         "ca_certs": args.ca_certs,
-        "request_timeout": args.timeout,
+        "request_timeout": parse_timeout(args.timeout),
     }
 
 
@@ -140,7 +140,7 @@ def client_connection(args: argparse.Namespace) -> dict[str, Any]:
         "username": args.es_user,
         "password": args.es_password,
         "ca_certs": args.ca_certs,
-        "request_timeout": args.timeout,
+        "request_timeout": parse_timeout(args.timeout),
     }
 
 

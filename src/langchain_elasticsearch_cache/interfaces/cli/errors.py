@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ...domain.errors import AuthenticationError, BackendUnavailableError, ConfigurationError
-from ..operations import IndexNotFoundError
+from ..operations import ImportWriteError, IndexNotFoundError
 
 __all__ = [
     "EXIT_FAILED",
@@ -36,7 +36,9 @@ def one_line(exc: BaseException, secrets: Sequence[str]) -> str:
 
 
 def exit_code(exc: BaseException) -> int:
-    """The exit code of a failed command."""
+    """The exit code of a failed command (of an import that stopped: of its cause)."""
+    if isinstance(exc, ImportWriteError) and exc.__cause__ is not None:
+        return exit_code(exc.__cause__)
     if isinstance(exc, IndexNotFoundError):
         return EXIT_NOT_FOUND
     if isinstance(exc, ConfigurationError):

@@ -37,7 +37,7 @@ def retention_client(args: argparse.Namespace, *, must_exist: bool = True) -> An
         client.close()
         raise IndexNotFoundError(
             f"alias {args.index!r} does not exist at this Elasticsearch: check the name, or "
-            "create it with: rollover INDEX --bootstrap --kind llm|embeddings"
+            "create it with: rollover INDEX --bootstrap --kind llm|embeddings|semantic"
         )
     return client
 
@@ -86,7 +86,7 @@ def cmd_rollover(args: argparse.Namespace) -> int:
         if args.kind not in KINDS:
             raise ConfigurationError(
                 "rollover --bootstrap creates the first index with the cache's mapping: say "
-                "which with --kind llm or --kind embeddings"
+                "which with --kind llm, --kind embeddings or --kind semantic"
             )
         with retention_client(args, must_exist=False) as client:
             first = bootstrap_alias(client, args.index, args.kind)
@@ -157,7 +157,7 @@ def add_maintenance_commands(sub: Any) -> None:
     roll.add_argument(
         "--bootstrap",
         action="store_true",
-        help="create INDEX-000001 behind the alias INDEX (with --kind llm|embeddings)",
+        help="create INDEX-000001 behind the alias INDEX (with --kind llm|embeddings|semantic)",
     )
 
     clear = add_index_command(sub, "clear", "delete every entry", cmd_clear)

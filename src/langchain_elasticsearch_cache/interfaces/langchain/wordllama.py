@@ -11,8 +11,11 @@ your production embedding model for a production cache (and calibrate the thresh
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,30 @@ _LOCK = threading.Lock()
 _MODELS: dict[tuple[str, int], Any] = {}
 
 
+@contextlib.contextmanager
+def _logging_left_alone() -> Iterator[None]:
+    """Put the root logger's level and handlers back as they were.
+
+    ``wordllama`` calls ``logging.basicConfig(level=logging.INFO)`` when its modules are
+    imported: in a program that configured no logging, every library's INFO records
+    (each Elasticsearch request, for one) would then be printed. A library must leave
+    the logging configuration to the application.
+    """
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        yield
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in handlers:
+                root.removeHandler(handler)
+                handler.close()
+        for handler in handlers:
+            if handler not in root.handlers:
+                root.addHandler(handler)
+        root.setLevel(level)
+
+
 def load_wordllama(config: str = "l2_supercat", dim: int = 256) -> Any:
     """The WordLlama model from the files inside the installed wheel (never the network).
 
@@ -35,7 +62,8 @@ def load_wordllama(config: str = "l2_supercat", dim: int = 256) -> Any:
     Loaded once per process and configuration (about 30 MB of weights).
     """
     try:
-        module = importlib.import_module("wordllama")
+        with _logging_left_alone():
+            module = importlib.import_module("wordllama")
     except ImportError:
         raise ConfigurationError(
             f"WordLlamaEmbeddings needs the wordllama package, which is not installed: "
@@ -44,12 +72,13 @@ def load_wordllama(config: str = "l2_supercat", dim: int = 256) -> Any:
     with _LOCK:
         model = _MODELS.get((config, dim))
         if model is None:
-            model = module.WordLlama.load(
-                config=config,
-                dim=dim,
-                cache_dir=Path(str(module.__file__)).parent,
-                disable_download=True,
-            )
+            with _logging_left_alone():
+                model = module.WordLlama.load(
+                    config=config,
+                    dim=dim,
+                    cache_dir=Path(str(module.__file__)).parent,
+                    disable_download=True,
+                )
             _MODELS[(config, dim)] = model
     return model
 
