@@ -182,3 +182,12 @@ def test_the_realised_error_stays_within_delta(seed: int, width: float) -> None:
 def test_broken_rules_fail_the_same_simulation(broken: Rule) -> None:
     worst = max(_simulate(broken, DELTA, seed, 0.02)[0] for seed in (1, 2))
     assert worst > DELTA + MARGIN, f"{broken.__name__} was not caught (error {worst:.4f})"
+
+
+def test_one_wrong_answer_far_below_is_no_evidence_to_serve_above() -> None:
+    """Hypothesis found it: one wrong answer at 0.5 fitted a 0.38 error at 1.0, under a
+    permissive delta of 0.4375; no right answer was ever seen, so nothing is served."""
+    assert not decide(_observations([(0.5, False)]), 1.0, 0.4375).serve
+    assert decide(
+        _observations([(0.5, False), (0.95, True)] + [(0.97, True)] * 30), 1.0, 0.4375
+    ).serve

@@ -337,10 +337,19 @@ def decide(
 
     Returns:
         The decision, with the estimate it rests on.
+
+    Besides the estimate, an entry is served only where a right answer has been seen at
+    this similarity or below: the fitted curve alone may extrapolate a low error far above
+    observations that were all wrong (one wrong answer at 0.5 gave 0.38 at 1.0), and a
+    cache that never saw its answer be right has no evidence to serve it on. The rule keeps
+    serving monotone in ``similarity`` (more observations qualify as it grows).
     """
     estimate = error_estimate(observations, similarity)
+    seen_right = any(o.right > 0 and o.similarity <= similarity for o in observations)
     return VerifiedDecision(
-        serve=estimate <= max_error_rate, similarity=similarity, estimated_error=estimate
+        serve=seen_right and estimate <= max_error_rate,
+        similarity=similarity,
+        estimated_error=estimate,
     )
 
 
