@@ -100,3 +100,19 @@ def test_an_unmapped_index_may_be_taken_over_only_when_empty() -> None:
 def test_new_mappings_carry_the_marker() -> None:
     for kind in (LLM_RECORDS, EMBEDDING_RECORDS, SEMANTIC_RECORDS):
         assert kind.mappings["_meta"] == {CACHE_MARKER: {"kind": kind.name, "schema": 1}}
+
+
+def test_a_semantic_index_with_or_without_observations_is_semantic() -> None:
+    """``observations`` came with verified hits: indices of earlier versions lack it (even
+    a ``dynamic: strict`` one is accepted: the repository maps it before writing it)."""
+    assert SEMANTIC_PROPERTIES["observations"] == {"type": "object", "enabled": False}
+    previous = {k: v for k, v in SEMANTIC_PROPERTIES.items() if k != "observations"}
+    for properties in (previous, dict(SEMANTIC_PROPERTIES)):
+        assert identify_mapping({"properties": properties}).kind == "semantic"
+        strict = {"dynamic": "strict", "properties": properties}
+        assert check_index_mapping(SEMANTIC_RECORDS, "old", strict) is False
+    without_text = {k: v for k, v in previous.items() if k != "prompt_text"}
+    with pytest.raises(ConfigurationError, match="prompt_text"):
+        check_index_mapping(
+            SEMANTIC_RECORDS, "old", {"dynamic": "strict", "properties": without_text}
+        )

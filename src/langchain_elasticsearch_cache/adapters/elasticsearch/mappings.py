@@ -38,6 +38,7 @@ __all__ = [
     "MAX_ID_BYTES",
     "PROMPT_VECTOR_INDEX_OPTIONS",
     "SEMANTIC_INDEX_SETTINGS",
+    "SEMANTIC_LATE_FIELDS",
     "SEMANTIC_PROPERTIES",
     "SEMANTIC_RECORDS",
     "IndexIdentity",
@@ -102,7 +103,15 @@ SEMANTIC_PROPERTIES: Mapping[str, Any] = {
     "llm_string_hash": {"type": "keyword"},
     "context_hash": {"type": "keyword"},
     "prompt_text": {"type": "text", "index": False},
+    # what a verified cache learned about the entry, ``[[similarity, right, wrong], ...]``:
+    # kept in ``_source`` only (never searched), so neither indexed nor parsed
+    "observations": {"type": "object", "enabled": False},
 }
+
+#: Semantic fields an index made by an earlier version may lack, put on it with a
+#: put-mapping just before the first write of a document that has them (a dynamic
+#: mapping would index them as numbers, a type a later check refuses).
+SEMANTIC_LATE_FIELDS: tuple[str, ...] = ("observations",)
 
 #: Elasticsearch refuses document ids longer than this many UTF-8 bytes.
 MAX_ID_BYTES = 512
@@ -143,6 +152,9 @@ class RecordKind(Generic[R]):
     #: fields every entry of this kind writes: an index without a marker is recognised as
     #: this kind's only if it maps all of these (and no field the kind does not have)
     core_fields: tuple[str, ...] = ()
+    #: fields an existing index need not map, even ``"dynamic": "strict"``: the
+    #: repository puts them on the index when it first writes one (older indices lack them)
+    late_fields: tuple[str, ...] = ()
 
     @property
     def mappings(self) -> dict[str, Any]:
@@ -200,6 +212,7 @@ SEMANTIC_RECORDS: RecordKind[SemanticRecord] = RecordKind(
     from_document=semantic_record_from_document,
     fetched_fields=("prompt_vector",),
     core_fields=("llm_output", "timestamp", "llm_string_hash", "context_hash"),
+    late_fields=SEMANTIC_LATE_FIELDS,
 )
 
 
@@ -341,7 +354,8 @@ def check_index_mapping(
     kind (each kind needs an index of its own: ``clear()`` of one would delete the
     other's entries), an index that is not identified as a cache (see
     :func:`identify_mapping`), a cache field mapped with an incompatible type, and a
-    ``dynamic: strict`` index that does not map a cache field. Accepted in an identified
+    ``dynamic: strict`` index that does not map a cache field (but a ``late_fields`` one,
+    which the repository puts on the index before writing it). Accepted in an identified
     index: cache fields not mapped yet (mapped when first written), extra fields of a
     marked index (an operator's template) and other field parameters (``index``,
     ``doc_values``...).
@@ -386,7 +400,7 @@ def check_index_mapping(
         expected = str(wanted.get("type", "object"))
         field = properties.get(name)
         if field is None:
-            if strict:
+            if strict and name not in kind.late_fields:
                 raise ConfigurationError(
                     f"{where} cannot hold {label} entries: it does not map the field "
                     f"{name!r} (expected type {expected!r}) and refuses unmapped fields "

@@ -24,6 +24,7 @@ from ...domain.keys import KeyScheme
 from ...domain.semantic import (
     DEFAULT_K,
     DEFAULT_SIMILARITY_THRESHOLD,
+    AnswerJudge,
     HitGuard,
     PromptSplitter,
     default_hit_guard,
@@ -60,6 +61,13 @@ class ElasticsearchSemanticCache(RepositorySemanticCache):
         k: Most candidates the kNN search returns.
         num_candidates: Candidates per shard of the kNN search; ``None`` means
             ``max(100, 10 * k)``. More raises recall and latency.
+        max_error_rate: ``None`` (default: the threshold alone decides), or above 0 and
+            below 0.5: verified hits. A semantic hit is served only when the entry's
+            learned model estimates the chance of a wrong answer at this similarity to be
+            at most this; otherwise the lookup is a miss and the model's answer teaches
+            the entry (see docs/SEMANTIC.md, "Verified hits").
+        answer_judge: Callable ``(fresh, cached) -> bool`` saying whether an explored
+            entry's answer was right; ``None`` compares the normalised texts.
         store_input: Store the prompt with each entry (``llm_input``).
         store_input_params: Store the model parameters (``llm_string``) with each entry.
         metadata: Extra fields stored with every entry (JSON-serialisable).
@@ -106,6 +114,8 @@ class ElasticsearchSemanticCache(RepositorySemanticCache):
         hit_guard: HitGuard | None = default_hit_guard,
         k: int = DEFAULT_K,
         num_candidates: int | None = None,
+        max_error_rate: float | None = None,
+        answer_judge: AnswerJudge | None = None,
         store_input: bool = True,
         store_input_params: bool = True,
         metadata: dict[str, Any] | None = None,
@@ -135,6 +145,8 @@ class ElasticsearchSemanticCache(RepositorySemanticCache):
             hit_guard=hit_guard,
             k=k,
             num_candidates=num_candidates,
+            max_error_rate=max_error_rate,
+            answer_judge=answer_judge,
             store_input=store_input,
             store_input_params=store_input_params,
             metadata=metadata,
@@ -177,6 +189,8 @@ class ElasticsearchSemanticCache(RepositorySemanticCache):
             prompt_splitter=options.prompt_splitter,
             hit_guard=options.hit_guard,
             k=options.k,
+            max_error_rate=options.max_error_rate,
+            answer_judge=options.answer_judge,
             store_input=options.llm.store_input,
             store_input_params=options.llm.store_input_params,
             metadata=options.llm.metadata,
@@ -209,6 +223,13 @@ class AsyncElasticsearchSemanticCache(AsyncRepositorySemanticCache):
         k: Most candidates the kNN search returns.
         num_candidates: Candidates per shard of the kNN search; ``None`` means
             ``max(100, 10 * k)``. More raises recall and latency.
+        max_error_rate: ``None`` (default: the threshold alone decides), or above 0 and
+            below 0.5: verified hits. A semantic hit is served only when the entry's
+            learned model estimates the chance of a wrong answer at this similarity to be
+            at most this; otherwise the lookup is a miss and the model's answer teaches
+            the entry (see docs/SEMANTIC.md, "Verified hits").
+        answer_judge: Callable ``(fresh, cached) -> bool`` saying whether an explored
+            entry's answer was right; ``None`` compares the normalised texts.
         store_input: Store the prompt with each entry (``llm_input``).
         store_input_params: Store the model parameters (``llm_string``) with each entry.
         metadata: Extra fields stored with every entry (JSON-serialisable).
@@ -253,6 +274,8 @@ class AsyncElasticsearchSemanticCache(AsyncRepositorySemanticCache):
         hit_guard: HitGuard | None = default_hit_guard,
         k: int = DEFAULT_K,
         num_candidates: int | None = None,
+        max_error_rate: float | None = None,
+        answer_judge: AnswerJudge | None = None,
         store_input: bool = True,
         store_input_params: bool = True,
         metadata: dict[str, Any] | None = None,
@@ -282,6 +305,8 @@ class AsyncElasticsearchSemanticCache(AsyncRepositorySemanticCache):
             hit_guard=hit_guard,
             k=k,
             num_candidates=num_candidates,
+            max_error_rate=max_error_rate,
+            answer_judge=answer_judge,
             store_input=store_input,
             store_input_params=store_input_params,
             metadata=metadata,
@@ -326,6 +351,8 @@ class AsyncElasticsearchSemanticCache(AsyncRepositorySemanticCache):
             prompt_splitter=options.prompt_splitter,
             hit_guard=options.hit_guard,
             k=options.k,
+            max_error_rate=options.max_error_rate,
+            answer_judge=options.answer_judge,
             store_input=options.llm.store_input,
             store_input_params=options.llm.store_input_params,
             metadata=options.llm.metadata,

@@ -26,7 +26,7 @@ from ...adapters.elasticsearch import validate_index_name
 from ...domain.errors import ConfigurationError
 from ...domain.keys import KeyScheme
 from ...domain.policies import EmbeddingCachePolicy, LlmCachePolicy
-from ...domain.semantic import HitGuard, PromptSplitter, SemanticCachePolicy
+from ...domain.semantic import AnswerJudge, HitGuard, PromptSplitter, SemanticCachePolicy
 from ._runtime import Clock
 from .semantic_cache import check_embedding
 
@@ -307,6 +307,8 @@ class SemanticCacheOptions(Generic[ClientT]):
     hit_guard: HitGuard | None
     k: int
     num_candidates: int | None
+    max_error_rate: float | None
+    answer_judge: AnswerJudge | None
 
     @classmethod
     def from_arguments(
@@ -319,6 +321,8 @@ class SemanticCacheOptions(Generic[ClientT]):
         hit_guard: HitGuard | None,
         k: int,
         num_candidates: int | None,
+        max_error_rate: float | None,
+        answer_judge: AnswerJudge | None,
         store_input: bool,
         store_input_params: bool,
         metadata: dict[str, Any] | None,
@@ -372,6 +376,8 @@ class SemanticCacheOptions(Generic[ClientT]):
             hit_guard=hit_guard,
             k=k,
             num_candidates=num_candidates,
+            max_error_rate=max_error_rate,
+            answer_judge=answer_judge,
         )
 
     @property
@@ -384,8 +390,9 @@ class SemanticCacheOptions(Generic[ClientT]):
 
         Raises:
             ConfigurationError: ``embedding`` is not a LangChain ``Embeddings``, a semantic
-                option (threshold, ``k``, splitter, guard) or an LLM cache option is not
-                valid, or the connection options contradict each other.
+                option (threshold, ``k``, splitter, guard, ``max_error_rate``,
+                ``answer_judge``) or an LLM cache option is not valid, or the connection
+                options contradict each other.
             InvalidIndexNameError: ``index_name`` breaks Elasticsearch's naming rules.
         """
         check_embedding(self.embedding)
@@ -397,5 +404,7 @@ class SemanticCacheOptions(Generic[ClientT]):
             similarity_threshold=self.similarity_threshold,
             hit_guard=self.hit_guard,
             k=self.k,
+            max_error_rate=self.max_error_rate,
+            answer_judge=self.answer_judge,
         )
         self.store.check()

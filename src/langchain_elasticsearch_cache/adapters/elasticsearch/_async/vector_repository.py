@@ -23,25 +23,49 @@ Exact-key lookups, writes, ``scan``, ``clear`` and the rest are the exact cache'
 * kNN searches see refreshed documents only (about a second after a write with the
   default ``refresh_interval``, at once with ``refresh="wait_for"``); ``get`` sees every
   write at once.
+* ``add_observation`` (verified hits) is optimistic concurrency on the one document: a
+  realtime GET of the copy ``get`` returns (its concrete index, ``_seq_no`` and
+  ``_primary_term``), the observations rebuilt by the domain's pure function, and a
+  partial update of that field alone, conditional on the sequence number (no script: a
+  node without scripting takes it; no re-index of the whole ``_source``, which on
+  Elasticsearch 9 may lack the vector). One repository object writes the observations of
+  a key one at a time (its threads or tasks never race each other); another writer in
+  between (another process) is a 409: read and try again after a jittered pause that
+  doubles, at most ``OBSERVATION_RETRIES`` times. An index made by an earlier version
+  gets the ``observations`` field (stored, not indexed) with a put-mapping before the
+  first document that has one is written.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
+import random
 import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from elasticsearch import ApiError, AsyncElasticsearch, BadRequestError, NotFoundError
+from elasticsearch import (
+    ApiError,
+    AsyncElasticsearch,
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+)
 
-from ....domain.errors import BackendError, ConfigurationError
+from ....domain.errors import BackendError, BackendUnavailableError, ConfigurationError
+from ....domain.semantic.verified import add_observation, observations_to_document
 from ....domain.semantic_records import SemanticCandidate, SemanticRecord, VectorQuery
+from ..backoff import AsyncRejectionRetry
 from ..errors import error_type_and_reason
 from ..mappings import SEMANTIC_INDEX_SETTINGS, SEMANTIC_RECORDS
 from .repository import AsyncElasticsearchRepository, epoch_millis
 
-__all__ = ["DEFAULT_NUM_CANDIDATES", "AsyncElasticsearchVectorRepository"]
+__all__ = ["DEFAULT_NUM_CANDIDATES", "OBSERVATION_RETRIES", "AsyncElasticsearchVectorRepository"]
+
+logger = logging.getLogger(__name__)
 
 #: ``num_candidates`` of a kNN search when the caller gives none: at least this many,
 #: and at least ``10 * k``. Chosen by benchmark (``benchmarks/semantic.py``, results in
@@ -60,6 +84,23 @@ _DIMS_MISMATCH = re.compile(r"different number of dimensions \[(\d+)\] than [^\[
 #: how far below the threshold a similarity may come back from Elasticsearch and still be
 #: a rounding error: its float32 ``_score`` carries about 7 significant digits
 _ROUNDING = 1e-6
+#: How many times ``add_observation`` reads and writes again when another writer changed
+#: the entry in between (HTTP 409); after that it raises ``BackendUnavailableError``.
+OBSERVATION_RETRIES = 16
+_CONFLICT_PAUSE = 0.01  # seconds before the first retry, doubled per retry...
+_CONFLICT_PAUSE_MAX = 1.0  # ...up to this; each pause drawn uniformly below its cap
+#: Observations of keys in one stripe are written one at a time by a repository object, so
+#: its own threads (tasks) never race each other; the 409s left are other processes'.
+_OBSERVATION_STRIPES = 64
+
+
+def _conflict_pauses() -> list[float]:
+    """Pauses before each retry of a conflicting observation write: capped doubling with
+    full jitter, so writers that collided once do not collide again in lockstep."""
+    return [
+        random.uniform(0.0, min(_CONFLICT_PAUSE_MAX, _CONFLICT_PAUSE * 2**attempt))  # noqa: S311
+        for attempt in range(OBSERVATION_RETRIES)
+    ]
 
 
 def dimensions_mismatch(index: str, given: int, stored: int, *, what: str) -> ConfigurationError:
@@ -129,6 +170,8 @@ class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRe
             )
         self._num_candidates = num_candidates
         self._dims: int | None = None
+        self._late_fields_mapped = False
+        self._observation_locks = tuple(asyncio.Lock() for _ in range(_OBSERVATION_STRIPES))
 
     async def _create_index(self) -> None:
         """Create the index with ``SEMANTIC_INDEX_SETTINGS`` where the node knows them."""
@@ -208,6 +251,8 @@ class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRe
     async def put(self, record: SemanticRecord) -> None:
         if record.vector is not None:
             self._check_length(len(record.vector), what=f"the vector of key {record.key!r}")
+        if record.observations:
+            await self._prepare_late_fields("put")
         try:
             await super().put(record)
         except BackendError as exc:
@@ -231,9 +276,137 @@ class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRe
             if self._dims is None:
                 await self.dimensions()
             self._check_length(length, what=f"the vector of key {key!r}")
+        if any(record.observations for record in records):
+            await self._prepare_late_fields("put_many")
         await super().put_many(records)
         if lengths and self._dims is None:
             self._dims = next(iter(lengths))
+
+    async def _prepare_late_fields(self, action: str) -> None:
+        with self._translated(action):
+            await self._ensure_index()
+            await self._ensure_late_fields()
+
+    async def _ensure_late_fields(self) -> None:
+        """Put the fields an index of an earlier version lacks (``observations``) on every
+        index behind the name that does not map them, once per repository: written into
+        an index without them, they would be mapped dynamically, as numbers."""
+        if self._late_fields_mapped:
+            return
+        try:
+            answer = await self._client.indices.get_mapping(index=self._index_name)
+        except NotFoundError:
+            return  # gone: the write that follows recreates it, with every field
+        for index, body in sorted(answer.body.items()):
+            present = (body.get("mappings") or {}).get("properties") or {}
+            missing = {
+                name: dict(self._kind.properties[name])
+                for name in self._kind.late_fields
+                if name not in present
+            }
+            if missing:
+                await self._client.indices.put_mapping(index=index, properties=missing)
+                logger.info("mapped %s in the semantic cache index %r", ", ".join(missing), index)
+        self._late_fields_mapped = True
+
+    # -- observations (verified hits) ---------------------------------------------
+
+    async def add_observation(self, key: str, similarity: float, right: bool) -> bool:
+        """Add one observation to the entry ``key`` (the copy :meth:`get` returns); False
+        when there is no such entry. Concurrent calls lose none: each write is conditional
+        on the entry being unchanged since it was read, and is tried again otherwise.
+
+        Raises:
+            ValueError: ``similarity`` is not a finite number in [-1, 1] (before any request).
+            BackendUnavailableError: The cluster cannot be reached, or other writers
+                changed the entry between read and write ``OBSERVATION_RETRIES + 1`` times.
+        """
+        self._check_key(key)
+        add_observation((), similarity, right)  # a bad similarity fails before any request
+        lock = self._observation_locks[hash(key) % _OBSERVATION_STRIPES]
+        with self._translated("add_observation"):
+            is_alias = await self._ensure_index()
+            await self._ensure_late_fields()
+            async with lock:
+                written = await self._observe(key, similarity, right, is_alias)
+        if written is None:
+            raise BackendUnavailableError(
+                f"add_observation ({self._index_name!r}): other writers changed the entry "
+                f"{key!r} between each read and write of its observations "
+                f"{OBSERVATION_RETRIES + 1} times in a row; this observation was not "
+                "recorded (the entry is unchanged); retry later"
+            )
+        return written
+
+    async def _observe(
+        self, key: str, similarity: float, right: bool, is_alias: bool
+    ) -> bool | None:
+        """Read, rebuild and conditionally write the observations; ``None`` when every
+        attempt conflicted."""
+        pauses = _conflict_pauses()
+        for attempt in range(OBSERVATION_RETRIES + 1):
+            found = await self._versioned_copy(key, is_alias)
+            if found is None:
+                return False
+            index, record, seq_no, primary_term = found
+            bins = add_observation(record.observations, similarity, right)
+            document = {"observations": observations_to_document(bins)}
+            try:
+                await self._conditional_update(index, key, document, seq_no, primary_term)
+            except ConflictError:
+                if attempt < OBSERVATION_RETRIES:
+                    await AsyncRejectionRetry.pause(pauses[attempt])
+                continue
+            except NotFoundError as exc:
+                kind, _ = error_type_and_reason(exc)
+                if kind == _INDEX_MISSING:
+                    self._forget_indices(index_missing=not is_alias)
+                return False  # deleted between read and write
+            return True
+        return None
+
+    async def _versioned_copy(
+        self, key: str, is_alias: bool
+    ) -> tuple[str, SemanticRecord, int, int] | None:
+        """The copy of ``key`` that :meth:`get` returns, read in realtime: its concrete
+        index, the record, ``_seq_no`` and ``_primary_term``; ``None`` when there is none."""
+        index = self._index_name
+        if is_alias:
+            newest = await self._newest_copies([key])
+            if key not in newest:
+                return None
+            index = newest[key][1]
+        try:
+            answer = await self._client.get(index=index, id=key)
+        except NotFoundError as exc:
+            kind, _ = error_type_and_reason(exc)
+            if kind == _INDEX_MISSING:
+                self._forget_indices(index_missing=not is_alias)
+            return None
+        body = answer.body
+        if not body.get("found"):
+            return None
+        record = self._kind.from_document(key, body.get("_source"))
+        seq_no, primary_term = body.get("_seq_no"), body.get("_primary_term")
+        if record is None or not isinstance(seq_no, int) or not isinstance(primary_term, int):
+            return None  # a corrupt document is no entry, as for get
+        return str(body.get("_index", index)), record, seq_no, primary_term
+
+    async def _conditional_update(
+        self, index: str, key: str, document: dict[str, Any], seq_no: int, primary_term: int
+    ) -> None:
+        """Write ``document``'s fields into the entry (a partial update: the other fields
+        are kept as stored) if it is still at ``seq_no`` / ``primary_term``."""
+        await AsyncRejectionRetry.call(
+            lambda: self._client.update(
+                index=index,
+                id=key,
+                doc=document,
+                if_seq_no=seq_no,
+                if_primary_term=primary_term,
+                **self._refresh_option(),
+            )
+        )
 
     # -- kNN ----------------------------------------------------------------------
 
