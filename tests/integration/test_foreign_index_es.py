@@ -17,6 +17,7 @@ was changed; the documents are counted before and after.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
@@ -196,11 +197,25 @@ def _python_operations(
 
 def _cli_operations(tmp_path: Path) -> dict[str, list[list[str]]]:
     """Operation -> the command lines (INDEX is replaced) the matrix runs for it."""
-    lines = tmp_path / "entries.jsonl"
-    lines.write_text(
-        '{"kind": "llm", "id": "k", "doc": {"llm_output": ["x"], "timestamp": "' + OLD + '"}}\n',
-        encoding="utf-8",
-    )
+    # one valid export line per kind: import checks its input before it looks at the
+    # index, so each --kind gets entries of that kind and the index check is what refuses
+    docs = {
+        "llm": {"llm_output": ["x"], "timestamp": OLD},
+        "embeddings": {"vector_dump": "AAAAAA==", "timestamp": OLD},
+        "semantic": {
+            "llm_output": ["x"],
+            "timestamp": OLD,
+            "prompt_vector": [0.1, 0.2, 0.3],
+            "llm_string_hash": "h",
+            "context_hash": "c",
+            "prompt_text": "q",
+        },
+    }
+    inputs = {}
+    for kind, doc in docs.items():
+        inputs[kind] = tmp_path / f"{kind}-entries.jsonl"
+        line = json.dumps({"kind": kind, "id": "k", "doc": doc})
+        inputs[kind].write_text(line + "\n", encoding="utf-8")
     kinds = [[], *(["--kind", kind] for kind in ("llm", "embeddings", "semantic"))]
     return {
         "clear --yes [--kind K]": [["clear", "INDEX", "--yes", *kind] for kind in kinds],
@@ -208,7 +223,8 @@ def _cli_operations(tmp_path: Path) -> dict[str, list[list[str]]]:
             ["purge", "INDEX", "--older-than", "1d", *kind] for kind in kinds
         ],
         "import [--kind K] into an existing index": [
-            ["import", "INDEX", "--input", str(lines), *kind] for kind in kinds
+            ["import", "INDEX", "--input", str(inputs[kind[1] if kind else "llm"]), *kind]
+            for kind in kinds
         ],
         "stats / export [--kind K]": [
             *(["stats", "INDEX", *kind] for kind in kinds),
@@ -383,7 +399,10 @@ def test_new_indices_carry_the_marker(es_client: Elasticsearch, index_name: str)
         f"{index_name}-sem", DeterministicFakeEmbedding(size=4), client=es_client
     ).update("p", "l", ANSWER)
     for suffix, kind in (("llm", "llm"), ("emb", "embeddings"), ("sem", "semantic")):
-        assert _marker(es_client, f"{index_name}-{suffix}") == {"kind": kind, "schema": 1}
+        marker = _marker(es_client, f"{index_name}-{suffix}")
+        if kind == "semantic":
+            assert marker.pop("embedding")["class"].endswith("DeterministicFakeEmbedding")
+        assert marker == {"kind": kind, "schema": 1}
     first = bootstrap_alias(es_client, f"{index_name}-alias", "embeddings")
     assert _marker(es_client, first) == {"kind": "embeddings", "schema": 1}
     ElasticsearchEmbeddingsCache(f"{index_name}-alias", client=es_client, refresh=True).mset(

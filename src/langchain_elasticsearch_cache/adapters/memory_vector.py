@@ -16,6 +16,7 @@ from datetime import datetime
 import attrs
 
 from ..domain.errors import ConfigurationError
+from ..domain.semantic.identity import EmbeddingIdentity, embedding_mismatch
 from ..domain.semantic.verified import add_observation
 from ..domain.semantic_records import SemanticCandidate, SemanticRecord, VectorQuery
 from .memory import InMemoryRepository
@@ -44,7 +45,9 @@ def _dims_mismatch(store: int, given: int, what: str) -> ConfigurationError:
 class InMemoryVectorRepository(InMemoryRepository[SemanticRecord]):
     """A thread-safe dict of :class:`SemanticRecord` with exact filtered kNN search.
 
-    The vector length is fixed by the first record with a vector; ``clear()`` forgets it.
+    The vector length is fixed by the first record with a vector, the embedding model by
+    the first :meth:`check_embedding` (a semantic cache's first use: another model is then
+    a ``ConfigurationError``, as with an Elasticsearch index); ``clear()`` forgets both.
     Records without a vector are stored and read back but never found by ``nearest``.
     """
 
@@ -52,6 +55,7 @@ class InMemoryVectorRepository(InMemoryRepository[SemanticRecord]):
         super().__init__()
         self._units: dict[str, tuple[float, ...]] = {}
         self._dims: int | None = None
+        self._embedding: EmbeddingIdentity | None = None
 
     # -- writes keep the unit vectors in step ----------------------------------------
 
@@ -103,6 +107,7 @@ class InMemoryVectorRepository(InMemoryRepository[SemanticRecord]):
             self._records.clear()
             self._units.clear()
             self._dims = None
+            self._embedding = None
         return removed
 
     def delete_older_than(self, cutoff: datetime) -> int:
@@ -124,6 +129,20 @@ class InMemoryVectorRepository(InMemoryRepository[SemanticRecord]):
                 record, observations=add_observation(record.observations, similarity, right)
             )
         return True
+
+    def check_embedding(self, identity: EmbeddingIdentity) -> None:
+        """Remember the first model; refuse another (``ConfigurationError`` naming both)."""
+        with self._lock:
+            if self._embedding is None:
+                self._embedding = identity
+            elif not self._embedding.matches(identity):
+                raise embedding_mismatch(
+                    "this in-memory vector store",
+                    self._embedding,
+                    identity,
+                    fix="use the same embedding model, or another store for this model "
+                    "(or clear() this one)",
+                )
 
     # -- search --------------------------------------------------------------------
 

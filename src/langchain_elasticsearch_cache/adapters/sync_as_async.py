@@ -14,7 +14,8 @@ from typing import Generic
 
 from typing_extensions import Self
 
-from ..domain.ports import R, Repository, VectorRepository
+from ..domain.ports import EmbeddingCheckingRepository, R, Repository, VectorRepository
+from ..domain.semantic.identity import EmbeddingIdentity
 from ..domain.semantic_records import SemanticCandidate, SemanticRecord, VectorQuery
 
 
@@ -79,3 +80,8 @@ class SyncAsAsyncVectorRepository(SyncAsAsyncRepository[SemanticRecord]):
 
     async def dimensions(self) -> int | None:
         return self.sync.dimensions()
+
+    async def check_embedding(self, identity: EmbeddingIdentity) -> None:
+        """The wrapped repository's check; nothing when it has none."""
+        if isinstance(self.sync, EmbeddingCheckingRepository):
+            self.sync.check_embedding(identity)

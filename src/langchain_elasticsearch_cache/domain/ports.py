@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Protocol, TypeVar, runtime_checkable
 
 from .entries import EmbeddingRecord, LlmRecord
+from .semantic.identity import EmbeddingIdentity
 from .semantic.records import SemanticCandidate, SemanticRecord, VectorQuery
 
 R = TypeVar("R", LlmRecord, EmbeddingRecord, SemanticRecord)
@@ -128,6 +129,28 @@ class AsyncObservingVectorRepository(AsyncVectorRepository, Protocol):
     """Asynchronous twin of :class:`ObservingVectorRepository`."""
 
     async def add_observation(self, key: str, similarity: float, right: bool) -> bool: ...
+
+
+@runtime_checkable
+class EmbeddingCheckingRepository(Protocol):
+    """A vector repository that knows which embedding model its vectors belong to.
+
+    ``check_embedding(identity)`` is called by the semantic cache before its first lookup
+    or write (and cheaply before each later one): the first model is recorded (an index
+    records it in its ``_meta`` when created, or when first used without one), and a
+    model that does not :meth:`~EmbeddingIdentity.matches` the recorded one raises
+    ``ConfigurationError`` naming both, before anything is searched or written. A
+    repository without this method is not checked.
+    """
+
+    def check_embedding(self, identity: EmbeddingIdentity) -> None: ...
+
+
+@runtime_checkable
+class AsyncEmbeddingCheckingRepository(Protocol):
+    """Asynchronous twin of :class:`EmbeddingCheckingRepository`."""
+
+    async def check_embedding(self, identity: EmbeddingIdentity) -> None: ...
 
 
 LlmRepository = Repository[LlmRecord]

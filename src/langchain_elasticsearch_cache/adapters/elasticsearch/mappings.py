@@ -22,6 +22,7 @@ from ...domain.entries import (
 )
 from ...domain.errors import ConfigurationError, InvalidIndexNameError
 from ...domain.ports import R
+from ...domain.semantic.identity import EmbeddingIdentity
 from ...domain.semantic_records import (
     SemanticRecord,
     semantic_record_from_document,
@@ -44,6 +45,8 @@ __all__ = [
     "IndexIdentity",
     "RecordKind",
     "cache_marker",
+    "marker_with_embedding",
+    "recorded_embedding",
     "check_index_mapping",
     "foreign_index_error",
     "identify_mapping",
@@ -130,6 +133,34 @@ CACHE_SCHEMA = 1
 def cache_marker(kind: str) -> dict[str, Any]:
     """The ``_meta`` of a new index of ``kind`` (a fresh copy)."""
     return {CACHE_MARKER: {"kind": kind, "schema": CACHE_SCHEMA}}
+
+
+#: The key, in the marker of a semantic index, of the embedding model its vectors belong
+#: to (``EmbeddingIdentity.to_document()``), recorded when the index is made or first used.
+EMBEDDING_META = "embedding"
+
+
+def recorded_embedding(mappings: Mapping[str, Any]) -> EmbeddingIdentity | None:
+    """The embedding model an index's mapping records; ``None`` when it records none (or
+    one this version cannot read)."""
+    meta = mappings.get("_meta")
+    marker = meta.get(CACHE_MARKER) if isinstance(meta, Mapping) else None
+    if not isinstance(marker, Mapping):
+        return None
+    return EmbeddingIdentity.from_document(marker.get(EMBEDDING_META))
+
+
+def marker_with_embedding(
+    meta: Mapping[str, Any] | None, kind: str, identity: EmbeddingIdentity
+) -> dict[str, Any]:
+    """The whole ``_meta`` to put on an index (a put replaces it): ``meta`` with the
+    embedding model added to its cache marker (a marker of ``kind`` when it has none)."""
+    merged = dict(meta or {})
+    found = merged.get(CACHE_MARKER)
+    marker = dict(found) if isinstance(found, Mapping) else cache_marker(kind)[CACHE_MARKER]
+    marker[EMBEDDING_META] = identity.to_document()
+    merged[CACHE_MARKER] = marker
+    return merged
 
 
 @attrs.frozen

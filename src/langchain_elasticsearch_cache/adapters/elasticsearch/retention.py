@@ -48,6 +48,8 @@ from .mappings import (
     RecordKind,
     foreign_index_error,
     kind_label,
+    marker_with_embedding,
+    recorded_embedding,
     validate_index_name,
 )
 
@@ -280,8 +282,9 @@ def rollover(
     the current write index, ``max_docs`` its documents (primaries), ``max_size`` its
     primary store size (bytes, or ``"50gb"``). At least one condition is required (a
     rollover is meant to run on a schedule and act only when due). The new index gets the
-    cache's mapping (the kind is read from the alias) and the settings of the index
-    templates matching its name; it becomes the write index and the old one stays behind
+    cache's mapping (the kind is read from the alias; a semantic index also records the
+    write index's embedding model) and the settings of the index templates matching its
+    name; it becomes the write index and the old one stays behind
     the alias, so lookups keep finding its entries. ``dry_run`` reports the conditions
     without rolling over.
     """
@@ -296,12 +299,19 @@ def rollover(
         )
     kind = _alias_kind(client, alias)
     settings = _settings(kind)
+    mappings = kind.mappings
     with translated(f"rolling over {alias!r}", client=client):
+        if kind is SEMANTIC_RECORDS:
+            # the new index is for the same embedding model as the write index
+            current = client.indices.get_mapping(index=write_index).body
+            identity = recorded_embedding((current.get(write_index) or {}).get("mappings") or {})
+            if identity is not None:
+                mappings["_meta"] = marker_with_embedding(mappings["_meta"], kind.name, identity)
         try:
             answer = client.indices.rollover(
                 alias=alias,
                 conditions=conditions,
-                mappings=kind.mappings,
+                mappings=mappings,
                 settings=settings or None,
                 dry_run=dry_run,
             )
@@ -309,7 +319,7 @@ def rollover(
             if not _unknown_settings(exc, settings):
                 raise
             answer = client.indices.rollover(  # a node before 9.1: no such settings
-                alias=alias, conditions=conditions, mappings=kind.mappings, dry_run=dry_run
+                alias=alias, conditions=conditions, mappings=mappings, dry_run=dry_run
             )
     body = answer.body
     return RolloverResult(

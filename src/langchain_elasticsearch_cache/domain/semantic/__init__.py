@@ -10,6 +10,7 @@ with these functions. One module per reason to change:
   :func:`default_hit_guard` that combines them;
 * :mod:`.policy`: :class:`SemanticCachePolicy`, the lookup and store decisions;
 * :mod:`.records`: what is stored and asked of a vector repository;
+* :mod:`.identity`: :class:`EmbeddingIdentity`, the embedding model an index was made with;
 * :mod:`.verified`: per-entry observations, the learned boundary and the serve/explore
   decision of a verified cache (``max_error_rate``); :mod:`.judges`: the answer judges.
 
@@ -39,6 +40,7 @@ from .guards import (
     unit_words,
     word_order_guard,
 )
+from .identity import EmbeddingIdentity, embedding_mismatch
 from .judges import (
     DEFAULT_ANSWER_SIMILARITY,
     AnswerJudge,
@@ -76,6 +78,8 @@ __all__ = [
     "DEFAULT_ANSWER_SIMILARITY",
     "AnswerJudge",
     "EmbeddingAnswerJudge",
+    "EmbeddingIdentity",
+    "embedding_mismatch",
     "ObservationBin",
     "VerifiedDecision",
     "add_observation",

@@ -29,6 +29,13 @@ judge that raises, or an observation that cannot be written, never costs the cal
 answer: it is counted (``judge_failures``; the ``observe`` operation's errors) and the
 entry is stored as on any miss.
 
+The embedding model is part of the index's identity: before its first lookup or update
+(and before the model is called) the cache asks a repository that can tell
+(:class:`EmbeddingCheckingRepository`) to check the model's
+:class:`~langchain_elasticsearch_cache.domain.semantic.identity.EmbeddingIdentity` against
+the one its vectors belong to: another model, even of the same length, is a
+``ConfigurationError`` naming both, with or without ``fail_open``.
+
 The embedding model is part of the cache's machinery: with ``fail_open=True`` a model that
 raises, or returns something that is not a vector, is treated like an unavailable backend
 (the lookup is a miss, the update writes nothing, counted and warned about at most once a
@@ -57,8 +64,10 @@ from ...domain.errors import BackendUnavailableError, ConfigurationError, Uncach
 from ...domain.keys import KeyScheme, encode_text
 from ...domain.policies import LlmCachePolicy
 from ...domain.ports import (
+    AsyncEmbeddingCheckingRepository,
     AsyncObservingVectorRepository,
     AsyncVectorRepository,
+    EmbeddingCheckingRepository,
     ObservingVectorRepository,
     VectorRepository,
 )
@@ -72,11 +81,13 @@ from ...domain.semantic import (
     SemanticHit,
     default_hit_guard,
 )
+from ...domain.semantic.identity import EmbeddingIdentity
 from ...domain.semantic.judges import AnswerJudge
 from ...domain.semantic_records import SemanticCandidate, validate_vector
 from ._batching import LookupBatcher
 from ._lifecycle import AsyncLifecycle, SyncLifecycle
 from ._runtime import Clock, Runtime, Tally, utc_now
+from .embedding_identity import embedding_identity
 from .statistics import CacheStatistics, SemanticCacheStatistics
 from .sync_refusal import sync_call_refused
 from .telemetry import CacheTelemetry, mark_semantic_hit
@@ -294,6 +305,8 @@ class _SemanticCacheBase(BaseCache):
         answer_judge: AnswerJudge | None = None,
     ) -> None:
         self._embedding = check_embedding(embedding)
+        #: the model's identity, checked against the repository's before the first use
+        self._identity = embedding_identity(self._embedding)
         self._policy = SemanticCachePolicy(
             llm=LlmCachePolicy(
                 key_scheme=key_scheme,
@@ -323,6 +336,11 @@ class _SemanticCacheBase(BaseCache):
     @property
     def embedding(self) -> Embeddings:
         return self._embedding
+
+    @property
+    def embedding_identity(self) -> EmbeddingIdentity:
+        """Which embedding model this cache embeds with, as its index records it."""
+        return self._identity
 
     @property
     def statistics(self) -> SemanticCacheStatistics:
@@ -477,6 +495,13 @@ class RepositorySemanticCache(_SemanticCacheBase, SyncLifecycle):
         if self._policy.verified and not isinstance(repository, ObservingVectorRepository):
             raise _unverifiable(repository)
         self._runtime.describe(repository)
+        self._checks_embedding = isinstance(repository, EmbeddingCheckingRepository)
+
+    def _check_embedding(self) -> None:
+        """The repository refuses another model than its vectors' (before any search)."""
+        if self._checks_embedding:
+            repository: EmbeddingCheckingRepository = self._repository  # type: ignore[assignment]
+            repository.check_embedding(self._identity)
 
     @property
     def repository(self) -> VectorRepository:
@@ -497,6 +522,7 @@ class RepositorySemanticCache(_SemanticCacheBase, SyncLifecycle):
         key = self._policy.key(prompt, llm_string)
 
         def call() -> list[Generation] | None:
+            self._check_embedding()
             now = self._clock()
             exact = self._exact(self._repository.get(key), now)
             if exact is not None:
@@ -554,6 +580,7 @@ class RepositorySemanticCache(_SemanticCacheBase, SyncLifecycle):
         right = None if pending is None else self._verdict(pending, list(return_val))
 
         def call() -> bool:
+            self._check_embedding()
             parts = self._policy.split(prompt)
             if right:
                 # the same answer: stored without a vector, so exact repeats hit and
@@ -623,6 +650,13 @@ class AsyncRepositorySemanticCache(_SemanticCacheBase, AsyncLifecycle):
         self._lookups = LookupBatcher(repository)
         if self._policy.verified and not isinstance(repository, AsyncObservingVectorRepository):
             raise _unverifiable(repository)
+        self._checks_embedding = isinstance(repository, AsyncEmbeddingCheckingRepository)
+
+    async def _check_embedding(self) -> None:
+        """The repository refuses another model than its vectors' (before any search)."""
+        if self._checks_embedding:
+            repository: AsyncEmbeddingCheckingRepository = self._repository  # type: ignore[assignment]
+            await repository.check_embedding(self._identity)
 
     @property
     def repository(self) -> AsyncVectorRepository:
@@ -652,6 +686,7 @@ class AsyncRepositorySemanticCache(_SemanticCacheBase, AsyncLifecycle):
         key = self._policy.key(prompt, llm_string)
 
         async def call() -> list[Generation] | None:
+            await self._check_embedding()
             now = self._clock()
             exact = self._exact(await self._lookups.get(key), now)
             if exact is not None:
@@ -699,6 +734,7 @@ class AsyncRepositorySemanticCache(_SemanticCacheBase, AsyncLifecycle):
         right = None if pending is None else await self._averdict(pending, list(return_val))
 
         async def call() -> bool:
+            await self._check_embedding()
             parts = self._policy.split(prompt)
             vector: tuple[float, ...] | None = None
             if parts.searchable:

@@ -84,10 +84,23 @@ def load_wordllama(config: str = "l2_supercat", dim: int = 256) -> Any:
 
 
 class WordLlamaEmbeddings(Embeddings):
-    """``Embeddings`` computed by a local WordLlama model (256 dimensions by default)."""
+    """``Embeddings`` computed by a local WordLlama model (256 dimensions by default).
+
+    ``config`` and ``dim`` say which model it is (the semantic index records them, see
+    ``embedding_identity``); with a ``model`` object given, ``config`` is ``None`` (not
+    known) unless :func:`load_wordllama` loaded it, and ``dim`` is the model's.
+    """
 
     def __init__(self, model: Any = None, *, config: str = "l2_supercat", dim: int = 256):
         self.model = model if model is not None else load_wordllama(config, dim)
+        self.config: str | None = config
+        self.dim: int = dim
+        if model is not None:
+            # a model loaded by load_wordllama is known by its configuration
+            with _LOCK:
+                known = [key for key, loaded in _MODELS.items() if loaded is model]
+            shape = getattr(getattr(model, "embedding", None), "shape", None)
+            self.config, self.dim = known[0] if known else (None, int(shape[-1]) if shape else dim)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:

@@ -20,6 +20,13 @@ Exact-key lookups, writes, ``scan``, ``clear`` and the rest are the exact cache'
 * The vector length is taken by Elasticsearch from the first document (the mapping has
   no ``dims``); afterwards a vector of another length is a ``ConfigurationError`` naming
   both lengths and the fix, raised before any request once the length is known.
+* The embedding model is part of the index's identity: :meth:`check_embedding` (the
+  semantic cache's first lookup or write) records it in the index's ``_meta`` (the
+  cache marker's ``embedding``) when the cache creates the index, and on first use of an
+  index that records none; a model that does not match the recorded one (behind an
+  alias: any index's) is a ``ConfigurationError`` naming both, before anything is
+  searched, embedded or written. Vectors of the same length from different models would
+  otherwise be mixed silently.
 * kNN searches see refreshed documents only (about a second after a write with the
   default ``refresh_interval``, at once with ``refresh="wait_for"``); ``get`` sees every
   write at once.
@@ -50,17 +57,24 @@ from typing import Any
 from elasticsearch import (
     ApiError,
     AsyncElasticsearch,
+    AuthorizationException,
     BadRequestError,
     ConflictError,
     NotFoundError,
 )
 
 from ....domain.errors import BackendError, BackendUnavailableError, ConfigurationError
+from ....domain.semantic.identity import EmbeddingIdentity, embedding_mismatch
 from ....domain.semantic.verified import add_observation, observations_to_document
 from ....domain.semantic_records import SemanticCandidate, SemanticRecord, VectorQuery
 from ..backoff import AsyncRejectionRetry
 from ..errors import error_type_and_reason
-from ..mappings import SEMANTIC_INDEX_SETTINGS, SEMANTIC_RECORDS
+from ..mappings import (
+    SEMANTIC_INDEX_SETTINGS,
+    SEMANTIC_RECORDS,
+    marker_with_embedding,
+    recorded_embedding,
+)
 from .repository import AsyncElasticsearchRepository, epoch_millis
 
 __all__ = ["DEFAULT_NUM_CANDIDATES", "OBSERVATION_RETRIES", "AsyncElasticsearchVectorRepository"]
@@ -172,13 +186,27 @@ class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRe
         self._dims: int | None = None
         self._late_fields_mapped = False
         self._observation_locks = tuple(asyncio.Lock() for _ in range(_OBSERVATION_STRIPES))
+        #: the embedding model the index records (once checked), and the one the
+        #: current check asks for (recorded in an index created meanwhile)
+        self._embedding: EmbeddingIdentity | None = None
+        self._embedding_wanted: EmbeddingIdentity | None = None
+        self._embedding_lock = asyncio.Lock()
+        self._warned_unrecordable = False
+
+    def _new_mappings(self) -> dict[str, Any]:
+        """The mappings of a new index: the marker records the embedding model if known."""
+        mappings = self._kind.mappings
+        identity = self._embedding or self._embedding_wanted
+        if identity is not None:
+            mappings["_meta"] = marker_with_embedding(mappings["_meta"], self._kind.name, identity)
+        return mappings
 
     async def _create_index(self) -> None:
         """Create the index with ``SEMANTIC_INDEX_SETTINGS`` where the node knows them."""
         try:
             await self._client.indices.create(
                 index=self._index_name,
-                mappings=self._kind.mappings,
+                mappings=self._new_mappings(),
                 settings=dict(SEMANTIC_INDEX_SETTINGS),
             )
         except BadRequestError as exc:
@@ -186,7 +214,7 @@ class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRe
             if not any(name in reason for name in SEMANTIC_INDEX_SETTINGS):
                 raise
             # a node before 9.1: no such setting, and no ACORN heuristic to turn off
-            await super()._create_index()
+            await self._client.indices.create(index=self._index_name, mappings=self._new_mappings())
 
     async def _put_alias_mapping(self) -> None:
         """Put the mapping index by index: where ``prompt_vector`` is mapped already, its
@@ -198,6 +226,96 @@ class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRe
             if _VECTOR_FIELD in present:
                 del properties[_VECTOR_FIELD]
             await self._client.indices.put_mapping(index=index, properties=properties)
+
+    # -- embedding model ----------------------------------------------------------
+
+    async def check_embedding(self, identity: EmbeddingIdentity) -> None:
+        """Refuse an embedding model that is not the one the index's vectors belong to.
+
+        The first call reads (creating the index if needed) the model every index behind
+        the name records; an index that records none gets ``identity`` recorded (its
+        ``_meta`` merged, the rest kept). Later calls compare without a request. Raises
+        ``ConfigurationError`` naming both models when they differ, or when the indices
+        behind an alias record different models.
+        """
+        if self._embedding is None:
+            async with self._embedding_lock:
+                if self._embedding is None:
+                    with self._translated("check_embedding"):
+                        self._embedding_wanted = identity
+                        await self._ensure_index()
+                        self._embedding = await self._recorded_embedding(identity)
+        if not self._embedding.matches(identity):
+            raise embedding_mismatch(f"index {self._index_name!r}", self._embedding, identity)
+
+    async def _recorded_embedding(self, identity: EmbeddingIdentity) -> EmbeddingIdentity:
+        """The model the indices record (checked to agree), recording ``identity`` in those
+        that record none."""
+        try:
+            answer = await self._client.indices.get_mapping(index=self._index_name)
+        except NotFoundError:
+            self._forget_indices(index_missing=True)  # recreated, recording identity
+            return identity
+        recorded: dict[str, EmbeddingIdentity] = {}
+        unrecorded: list[tuple[str, dict[str, Any]]] = []
+        for index, body in sorted(answer.body.items()):
+            mappings = body.get("mappings") or {}
+            found = recorded_embedding(mappings)
+            if found is None:
+                unrecorded.append((index, mappings))
+            else:
+                recorded[index] = found
+        distinct: list[EmbeddingIdentity] = []
+        for found in recorded.values():
+            if not any(found.matches(other) for other in distinct):
+                distinct.append(found)
+        if len(distinct) > 1:
+            listed = "; ".join(f"{index}: {found.describe()}" for index, found in recorded.items())
+            raise ConfigurationError(
+                f"the indices behind {self._index_name!r} hold vectors of different embedding "
+                f"models ({listed}), so one kNN search cannot compare them; remove the "
+                "indices of the old embedding model from the alias"
+            )
+        if distinct and not distinct[0].matches(identity):
+            index = next(iter(recorded))
+            where = f"index {index!r}" + (
+                f" (behind {self._index_name!r})" if index != self._index_name else ""
+            )
+            raise embedding_mismatch(where, distinct[0], identity)
+        for index, mappings in unrecorded:
+            await self._record_embedding(index, mappings, identity)
+        return distinct[0] if distinct else identity
+
+    async def _record_embedding(
+        self, index: str, mappings: dict[str, Any], identity: EmbeddingIdentity
+    ) -> None:
+        """Record ``identity`` in ``index``'s ``_meta`` (merged: a put replaces it whole)."""
+        meta = marker_with_embedding(mappings.get("_meta"), self._kind.name, identity)
+        try:
+            await self._client.indices.put_mapping(index=index, meta=meta)
+        except AuthorizationException:
+            if not self._warned_unrecordable:
+                self._warned_unrecordable = True
+                logger.warning(
+                    "no privilege to record the embedding model in the _meta of index %r "
+                    "(needs the manage privilege on it): a cache with another model will "
+                    "not be refused there",
+                    index,
+                )
+            return
+        field = (mappings.get("properties") or {}).get(_VECTOR_FIELD)
+        dims = field.get("dims") if isinstance(field, dict) else None
+        if isinstance(dims, int):
+            logger.warning(
+                "index %r holds %d-dimension vectors of an embedding model it did not record; "
+                "recorded %s as its model: if those vectors were made by another model, "
+                "clear the index (its vectors cannot be compared with this model's)",
+                index,
+                dims,
+                identity.describe(),
+            )
+        else:
+            logger.info("recorded the embedding model %s in index %r", identity.describe(), index)
 
     # -- dimensions ---------------------------------------------------------------
 
