@@ -294,7 +294,11 @@ def test_an_index_of_the_previous_version_works_and_gains_the_field(
 
     after = es_client.indices.get_mapping(index=index_name)[index_name]["mappings"]
     assert after["properties"]["observations"] == OBSERVATIONS_FIELD
-    assert (after.get("_meta") or {}).get(CACHE_MARKER) is None  # no marker it did not have
+    # the first use records the embedding model in the index (issue 18: the model is part
+    # of the index's identity), and with it the marker of the kind it was recognised as
+    marker = (after.get("_meta") or {}).get(CACHE_MARKER)
+    assert marker is not None and marker["kind"] == "semantic", marker
+    assert marker["embedding"]["class"].endswith("DialEmbeddings"), marker
     assert identify_mapping(after).kind == "semantic"
     # a new cache object on the index, now with the field, reads what was learned
     with ElasticsearchSemanticCache(
