@@ -29,15 +29,10 @@ from typing import Any
 
 from .environment import describe, load_average
 from .report import build, write
+from .scaffold import RESULTS_DIR, log, log_targets, node
 from .workloads import WORKLOADS, Bench, Plan, WorkloadResult
 
 __all__ = ["main", "run_benchmarks"]
-
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def _quiet_langchain_warnings() -> None:
@@ -75,13 +70,13 @@ def run_benchmarks(
         try:
             environment = describe(bench.client, node_source)
             for workload in selected:
-                _log(f"== {workload}")
+                log(f"== {workload}")
                 # importing langchain_classic re-enables LangChain's warnings: quiet them again
                 _quiet_langchain_warnings()
                 produced = WORKLOADS[workload](bench)
                 for result in produced if isinstance(produced, Iterator) else [produced]:
                     results.append(result)
-                    _log(f"   {result.title}: done ({time.perf_counter() - started:.0f} s)")
+                    log(f"   {result.title}: done ({time.perf_counter() - started:.0f} s)")
                     if profile and result.profile is not None:
                         text = result.profile()
                         profiles.append(f"== {result.title}\n{text}")
@@ -92,24 +87,8 @@ def run_benchmarks(
     json_path, md_path = write(document, out_dir)
     if profiles:
         (out_dir / f"{name}-profile.txt").write_text("\n\n".join(profiles))
-    _log(f"wrote {json_path} and {md_path}")
+    log(f"wrote {json_path} and {md_path}")
     return document
-
-
-@contextlib.contextmanager
-def _node(url: str | None, heap: str) -> Iterator[tuple[str, str]]:
-    if url:
-        yield url.rstrip("/"), "ES_URL (reused)"
-        return
-    from lecache_devtools.node import LocalElasticsearchNode
-
-    node = LocalElasticsearchNode(heap=heap)
-    _log(f"starting a local Elasticsearch {node.version} node (heap {heap})...")
-    try:
-        started = node.url if node.is_running() else node.start()
-        yield started, f"LocalElasticsearchNode {node.version}, heap {heap}, started for this run"
-    finally:
-        node.stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -134,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         plan = Plan.full()
     if arguments.only:
         plan = plan.with_workloads(part.strip() for part in arguments.only.split(","))
-    with _node(arguments.es_url, arguments.heap) as (url, source):
+    with node(arguments.es_url, arguments.heap) as (url, source):
         document = run_benchmarks(
             url,
             plan,
@@ -143,8 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             profile=arguments.profile,
             node_source=source,
         )
-    for target in document["targets"]:
-        _log(f"target {target['description']}: {target['detail']}")
+    log_targets(document)
     return 0
 
 

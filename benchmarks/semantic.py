@@ -30,15 +30,11 @@ Results: ``benchmarks/results/semantic-storage[-quick].json`` and ``.md``.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import json
 import logging
-import os
 import random
 import sys
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -49,21 +45,19 @@ import numpy as np
 from elasticsearch import BadRequestError, Elasticsearch, helpers
 
 from langchain_elasticsearch_cache.adapters.elasticsearch import (
+    DEFAULT_NUM_CANDIDATES,
     SEMANTIC_INDEX_SETTINGS,
     SEMANTIC_PROPERTIES,
     ElasticsearchVectorRepository,
 )
-from langchain_elasticsearch_cache.adapters.elasticsearch._sync.vector_repository import (
-    DEFAULT_NUM_CANDIDATES,
-)
 from langchain_elasticsearch_cache.domain.semantic_records import VectorQuery
 
-from .environment import describe, load_average
 from .harness import Contender, run_interleaved, summarize
+from .render import storage_markdown
+from .scaffold import RESULTS_DIR, benchmark_parser, log_targets, measure, node, write_results
 
-__all__ = ["SemanticPlan", "main", "run_semantic"]
+__all__ = ["SemanticPlan", "main", "recall", "run_semantic", "sentence", "vectors"]
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 MODELS = ("model-a", "model-b", "model-c", "model-d")  # llm_string hashes: 4 models
 CONTEXT = "no-context"
 VARIANTS = ("hnsw", "int8_hnsw", "int4_hnsw", "bbq_hnsw")
@@ -105,10 +99,6 @@ class SemanticPlan:
             synthetic=True,
             dims=64,
         )
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # -- data ---------------------------------------------------------------------------------
@@ -158,7 +148,7 @@ _FILL = {
 _TAILS = ("", "?", " please", " in simple words", " quickly", " for my homework", " today")
 
 
-def _sentence(rng: random.Random) -> str:
+def sentence(rng: random.Random) -> str:
     topic = rng.choice(_TOPICS)
     for slot, values in _FILL.items():
         topic = topic.replace("{" + slot + "}", rng.choice(values))
@@ -187,7 +177,7 @@ def vectors(plan: SemanticPlan, entries: int, queries: int, seed: int) -> tuple[
     model = None if plan.synthetic else _wordllama()
     if model is not None:
         rng = random.Random(seed)
-        texts = [_sentence(rng) for _ in range(entries + queries)]
+        texts = [sentence(rng) for _ in range(entries + queries)]
         embedded = _normalised(np.asarray(model.embed(texts), dtype=np.float32))
         return (
             embedded[:entries],
@@ -487,64 +477,6 @@ def _targets(document: dict[str, Any]) -> list[dict[str, Any]]:
     return targets
 
 
-def _markdown(document: dict[str, Any]) -> str:
-    recall_part = document["recall"]
-    lines = [
-        f"# Semantic storage benchmark ({document['mode']})",
-        "",
-        f"Data: {recall_part['data']}; {recall_part['entries']} entries over "
-        f"{recall_part['models']} models, {recall_part['queries']} queries, k={recall_part['k']}, "
-        f"num_candidates={recall_part['num_candidates']}.",
-        "",
-        "## HNSW variants: recall against exact search at the threshold",
-        "",
-        "| variant | threshold | expected results | recall | false hits | median s |",
-        "|---|---|---|---|---|---|",
-    ]
-    for variant, values in recall_part["variants"].items():
-        if values["status"] != "ok":
-            lines.append(f"| {variant} | - | - | {values['status']}: {values['reason']} | - | - |")
-            continue
-        for threshold, row in values["thresholds"].items():
-            shown = "n/a" if row["recall"] is None else f"{row['recall']:.4f}"
-            lines.append(
-                f"| {variant} | {threshold} | {row['expected_results']} | {shown} | "
-                f"{row['false_hits']} | {row['median_s']:.5f} |"
-            )
-    sweep = recall_part["variants"].get("hnsw", {}).get("num_candidates_sweep", {})
-    if sweep:
-        lines += [
-            "",
-            "### hnsw: recall by num_candidates",
-            "",
-            "| num_candidates | threshold | recall | median s |",
-            "|---|---|---|---|",
-        ]
-        for count, rows in sweep.items():
-            for threshold, row in rows.items():
-                shown = "n/a" if row["recall"] is None else f"{row['recall']:.4f}"
-                lines.append(f"| {count} | {threshold} | {shown} | {row['median_s']:.5f} |")
-    lines += [
-        "",
-        "## nearest() against the bare client's knn search",
-        "",
-        "| entries | ours median s | raw median s | ours p95 s | raw p95 s | ours/raw |",
-        "|---|---|---|---|---|---|",
-    ]
-    for entry in document["latency"]:
-        ours, raw = entry["contenders"]["ours"], entry["contenders"]["raw"]
-        ratio = "n/a" if entry["ours/raw"] is None else f"{entry['ours/raw']:.3f}"
-        lines.append(
-            f"| {entry['entries']} | {ours.get('median_s', 0):.5f} | {raw.get('median_s', 0):.5f}"
-            f" | {ours.get('p95_s', 0):.5f} | {raw.get('p95_s', 0):.5f} | {ratio} |"
-        )
-    lines += ["", "## Targets", ""]
-    lines += [f"- {t['description']}: {t['detail']}" for t in document["targets"]]
-    environment = document["environment"]
-    lines += ["", "## Machine", "", "```", json.dumps(environment, indent=2), "```", ""]
-    return "\n".join(lines)
-
-
 def run_semantic(
     url: str,
     plan: SemanticPlan,
@@ -554,49 +486,33 @@ def run_semantic(
     node_source: str = "ES_URL",
 ) -> dict[str, Any]:
     """Run both parts against the node at ``url``; write and return the result document."""
-    name = name or ("semantic-storage" if plan.mode == "full" else f"semantic-storage-{plan.mode}")
-    prefix = f"bench-{uuid.uuid4().hex[:8]}"
-    client = Elasticsearch(url, request_timeout=600)
-    started = time.perf_counter()
-    try:
-        environment = describe(client, node_source)
-        _log("== recall of the HNSW variants")
-        recall_part = recall(client, plan, prefix)
-        _log("== nearest() vs the bare client")
-        latency_part = latency(client, plan, prefix)
-    finally:
-        with contextlib.suppress(Exception):
-            client.indices.delete(
-                index=f"{prefix}-*", ignore_unavailable=True, allow_no_indices=True
-            )
-        client.close()
-    environment["load_average_at_end"] = load_average()
-    document: dict[str, Any] = {
-        "name": name,
-        "mode": plan.mode,
-        "plan": asdict(plan),
-        "environment": environment,
-        "duration_s": time.perf_counter() - started,
-        "recall": recall_part,
-        "latency": latency_part,
-    }
-    document["targets"] = _targets(document)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / f"{name}.json").write_text(json.dumps(document, indent=2) + "\n")
-    (out_dir / f"{name}.md").write_text(_markdown(document))
-    _log(f"wrote {out_dir / (name + '.json')} and {out_dir / (name + '.md')}")
+    document = measure(
+        url,
+        plan,
+        [
+            (
+                "recall",
+                "recall of the HNSW variants",
+                lambda client, prefix: recall(client, plan, prefix),
+            ),
+            (
+                "latency",
+                "nearest() vs the bare client",
+                lambda client, prefix: latency(client, plan, prefix),
+            ),
+        ],
+        name=name
+        or ("semantic-storage" if plan.mode == "full" else f"semantic-storage-{plan.mode}"),
+        node_source=node_source,
+        targets=_targets,
+    )
+    write_results(document, out_dir, storage_markdown)
     return document
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.semantic", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
-    parser.add_argument("--es-url", default=os.environ.get("ES_URL"), help="default: $ES_URL")
-    parser.add_argument("--heap", default="2g", help="heap of a node started here")
-    parser.add_argument("--name", default=None)
-    parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
+    parser = benchmark_parser("python -m benchmarks.semantic", __doc__)
     parser.add_argument("--sizes", default=None, help="latency sizes, e.g. 10000,100000")
-    parser.add_argument("--synthetic", action="store_true", help="no wordllama")
     arguments = parser.parse_args(argv)
     plan = SemanticPlan.quick() if arguments.quick else SemanticPlan.full()
     if arguments.sizes:
@@ -604,14 +520,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         plan = SemanticPlan(**{**asdict(plan), "latency_sizes": sizes})
     if arguments.synthetic:
         plan = SemanticPlan(**{**asdict(plan), "synthetic": True})
-    from .run import _node
-
-    with _node(arguments.es_url, arguments.heap) as (url, source):
+    with node(arguments.es_url, arguments.heap) as (url, source):
         document = run_semantic(
             url, plan, name=arguments.name, out_dir=arguments.out_dir, node_source=source
         )
-    for target in document["targets"]:
-        _log(f"target {target['description']}: {target['detail']}")
+    log_targets(document)
     return 0
 
 

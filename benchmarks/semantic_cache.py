@@ -29,14 +29,10 @@ Results: ``benchmarks/results/semantic-class[-quick].json`` and ``.md``.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import hashlib
-import json
 import random
 import sys
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -50,9 +46,9 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.outputs import Generation
 
 from langchain_elasticsearch_cache import InMemorySemanticCache, RepositorySemanticCache
-from langchain_elasticsearch_cache.adapters.elasticsearch import ElasticsearchVectorRepository
-from langchain_elasticsearch_cache.adapters.elasticsearch._sync.vector_repository import (
+from langchain_elasticsearch_cache.adapters.elasticsearch import (
     DEFAULT_NUM_CANDIDATES,
+    ElasticsearchVectorRepository,
 )
 from langchain_elasticsearch_cache.adapters.memory_vector import InMemoryVectorRepository
 from langchain_elasticsearch_cache.domain.semantic import (
@@ -63,13 +59,13 @@ from langchain_elasticsearch_cache.domain.semantic import (
     partition_hashes,
 )
 
-from .environment import describe, load_average
 from .harness import Contender, run_interleaved, summarize
-from .semantic import SemanticPlan, _sentence, vectors
+from .render import class_markdown
+from .scaffold import RESULTS_DIR, benchmark_parser, log_targets, measure, node, write_results
+from .semantic import SemanticPlan, sentence, vectors
 
 __all__ = ["CacheBenchPlan", "CountingEmbeddings", "PeerFlowSemanticCache", "main", "run"]
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 RATIO_TARGET = 1.15
 LLM_STRING = "[('_type', 'benchmark-chat-model'), ('stop', None)]"
 PARAPHRASE_PREFIX = "Quick question: "
@@ -102,10 +98,6 @@ class CacheBenchPlan:
             warmup=2,
             synthetic=True,
         )
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # -- embeddings ---------------------------------------------------------------------------
@@ -207,7 +199,7 @@ def _distinct_prompts(count: int, seed: int) -> list[str]:
     rng = random.Random(seed)
     prompts: dict[str, None] = {}
     while len(prompts) < count:
-        prompts[f"{_sentence(rng)} ({_letters(len(prompts))})"] = None
+        prompts[f"{sentence(rng)} ({_letters(len(prompts))})"] = None
     return list(prompts)
 
 
@@ -480,70 +472,6 @@ def _targets(document: dict[str, Any]) -> list[dict[str, Any]]:
     return targets
 
 
-def _ms(stats: dict[str, Any], field: str) -> str:
-    return f"{1000 * stats[field]:.2f}" if stats.get("status") == "ok" else stats.get("status", "-")
-
-
-def _markdown(document: dict[str, Any]) -> str:
-    calls = document["embedding_calls"]
-    workload = calls["workload"]
-    lines = [
-        f"# Semantic cache class benchmark ({document['mode']})",
-        "",
-        "## Embedding calls per operation (in-memory classes, counting wrapper)",
-        "",
-        f"Workload: {workload['distinct_prompts']} distinct prompts (miss + update), "
-        f"{workload['exact_repeats']} exact repeats, {workload['paraphrases']} paraphrases; "
-        f"{workload['embedding']}; threshold {workload['threshold']}.",
-        "",
-        "| flow | per miss cycle | miss lookup | miss update | per exact repeat | "
-        "per paraphrase | total | answered (repeats / paraphrases) |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for name, flow in calls["flows"].items():
-        per = flow["per_operation"]
-        answered = flow["answered"]
-        lines.append(
-            f"| {name} | {per['miss_cycle']:.2f} | {per['miss_lookup']:.2f} | "
-            f"{per['miss_update']:.2f} | {per['exact_repeat']:.2f} | {per['paraphrase']:.2f} | "
-            f"{flow['total_calls']} | {answered['exact_repeat']} / {answered['paraphrase']} |"
-        )
-    lines += [
-        "",
-        f"ours/peer: {calls['ours/peer_miss_cycle']:.3f} per miss cycle, "
-        f"{calls['ours/peer_total']:.3f} over the whole workload.",
-        "",
-    ]
-    latency = document["lookup_latency"]
-    lines += [
-        f"## Semantic lookup through the class vs the bare kNN request ({latency['entries']} "
-        "entries)",
-        "",
-        f"Data: {latency['data']}; embedding: {latency['embedding']}; threshold "
-        f"{latency['threshold']}, k={latency['k']}. Medians in ms.",
-        "",
-        "| path | ours | raw kNN | raw GET + kNN | ours/raw kNN | ours/raw GET+kNN | "
-        "answered (ours / raw kNN) |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for path, values in latency["paths"].items():
-        stats = values["contenders"]
-        ratio = values["ours/raw_knn"]
-        ratio2 = values["ours/raw_get_knn"]
-        lines.append(
-            f"| {path} | {_ms(stats['ours'], 'median_s')} | {_ms(stats['raw_knn'], 'median_s')} "
-            f"| {_ms(stats['raw_get_knn'], 'median_s')} | "
-            f"{'n/a' if ratio is None else f'{ratio:.3f}'} | "
-            f"{'n/a' if ratio2 is None else f'{ratio2:.3f}'} | "
-            f"{values['answered']['ours']} / {values['answered']['raw_knn']} |"
-        )
-    lines += ["", "## Targets", ""]
-    lines += [f"- {t['description']}: {t['detail']}" for t in document["targets"]]
-    environment = document["environment"]
-    lines += ["", "## Machine", "", "```", json.dumps(environment, indent=2), "```", ""]
-    return "\n".join(lines)
-
-
 def run(
     url: str,
     plan: CacheBenchPlan,
@@ -554,67 +482,43 @@ def run(
 ) -> dict[str, Any]:
     """Run both parts (the second against the node at ``url``); write and return the
     result document."""
-    name = name or ("semantic-class" if plan.mode == "full" else f"semantic-class-{plan.mode}")
-    prefix = f"bench-{uuid.uuid4().hex[:8]}"
-    client = Elasticsearch(url, request_timeout=600)
-    started = time.perf_counter()
-    try:
-        environment = describe(client, node_source)
-        _log("== embedding calls per miss cycle")
-        calls_part = embedding_calls(plan)
-        _log("== semantic lookup through the class vs the bare kNN request")
-        latency_part = lookup_latency(client, plan, prefix)
-    finally:
-        with contextlib.suppress(Exception):
-            client.indices.delete(
-                index=f"{prefix}-*", ignore_unavailable=True, allow_no_indices=True
-            )
-        client.close()
-    environment["load_average_at_end"] = load_average()
-    document: dict[str, Any] = {
-        "name": name,
-        "mode": plan.mode,
-        "plan": asdict(plan),
-        "environment": environment,
-        "duration_s": time.perf_counter() - started,
-        "embedding_calls": calls_part,
-        "lookup_latency": latency_part,
-    }
-    document["targets"] = _targets(document)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / f"{name}.json").write_text(json.dumps(document, indent=2) + "\n")
-    (out_dir / f"{name}.md").write_text(_markdown(document))
-    _log(f"wrote {out_dir / (name + '.json')} and {out_dir / (name + '.md')}")
+    document = measure(
+        url,
+        plan,
+        [
+            (
+                "embedding_calls",
+                "embedding calls per miss cycle",
+                lambda client, prefix: embedding_calls(plan),
+            ),
+            (
+                "lookup_latency",
+                "semantic lookup through the class vs the bare kNN request",
+                lambda client, prefix: lookup_latency(client, plan, prefix),
+            ),
+        ],
+        name=name or ("semantic-class" if plan.mode == "full" else f"semantic-class-{plan.mode}"),
+        node_source=node_source,
+        targets=_targets,
+    )
+    write_results(document, out_dir, class_markdown)
     return document
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import os
-
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.semantic_cache", description=__doc__
-    )
-    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
-    parser.add_argument("--es-url", default=os.environ.get("ES_URL"), help="default: $ES_URL")
-    parser.add_argument("--heap", default="2g", help="heap of a node started here")
-    parser.add_argument("--name", default=None)
-    parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
+    parser = benchmark_parser("python -m benchmarks.semantic_cache", __doc__)
     parser.add_argument("--entries", type=int, default=None, help="default 10000")
-    parser.add_argument("--synthetic", action="store_true", help="no wordllama")
     arguments = parser.parse_args(argv)
     plan = CacheBenchPlan.quick() if arguments.quick else CacheBenchPlan.full()
     if arguments.entries:
         plan = CacheBenchPlan(**{**asdict(plan), "entries": arguments.entries})
     if arguments.synthetic:
         plan = CacheBenchPlan(**{**asdict(plan), "synthetic": True})
-    from .run import _node
-
-    with _node(arguments.es_url, arguments.heap) as (url, source):
+    with node(arguments.es_url, arguments.heap) as (url, source):
         document = run(
             url, plan, name=arguments.name, out_dir=arguments.out_dir, node_source=source
         )
-    for target in document["targets"]:
-        _log(f"target {target['description']}: {target['detail']}")
+    log_targets(document)
     return 0
 
 

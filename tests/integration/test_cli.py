@@ -128,10 +128,13 @@ def test_demo_in_memory(launcher: str) -> None:
     assert done.stderr == ""
     out = done.stdout
     assert "through the in-memory cache" in out
-    assert out.count("model call (miss)") == 2
-    assert out.count("cache hit") == 4
+    # 2 invoked misses and 1 streamed miss; 4 invoked hits and 1 streamed hit
+    assert out.count("model call (miss)") == 3
+    assert out.count("cache hit") == 5
+    assert out.count("cache hit (replayed), 1 chunk,") == 1
     assert "model calls: 2 for 6 invocations" in out
     assert "cache lookups: 4 hits, 2 misses, 2 writes, hit rate 67%" in out
+    assert out.endswith("model calls: 1 for 2 streams\n")
 
 
 def test_demo_against_es_url(es_url: str, es_client: Elasticsearch, index_name: str) -> None:
@@ -140,16 +143,22 @@ def test_demo_against_es_url(es_url: str, es_client: Elasticsearch, index_name: 
     assert done.returncode == 0, done.stderr
     assert f"through Elasticsearch index {index_name!r}" in done.stdout
     assert "model calls: 2 for 6 invocations" in done.stdout
+    # the streamed miss was stored in Elasticsearch and replayed from it
+    assert "-> model call (miss), 11 chunks," in done.stdout
+    assert "-> cache hit (replayed), 1 chunk," in done.stdout
+    assert done.stdout.endswith("model calls: 1 for 2 streams\n")
     assert count(es_client, index_name) == 0  # the demo cleans up after itself
 
     kept = cli("demo", "--index", index_name, "--keep", env=env, launcher=(str(CONSOLE_SCRIPT),))
     assert kept.returncode == 0, kept.stderr
-    assert count(es_client, index_name) == 2
-    # a second process finds the entries the first one left: all hits
+    assert count(es_client, index_name) == 3  # 2 invoked prompts and the streamed one
+    # a second process finds the entries the first one left: all hits, streams included
     again = cli("demo", "--index", index_name, "--keep", env=env)
     assert again.returncode == 0, again.stderr
     assert "model calls: 0 for 6 invocations" in again.stdout
     assert "6 hits, 0 misses" in again.stdout
+    assert again.stdout.count("-> cache hit (replayed), 1 chunk,") == 2
+    assert again.stdout.endswith("model calls: 0 for 2 streams\n")
 
 
 # -- stats, purge, clear -----------------------------------------------------------------

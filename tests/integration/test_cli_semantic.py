@@ -254,9 +254,11 @@ def test_semantic_imports_into_the_wrong_index_are_refused_with_exit_2(
     assert "a semantic cache" in assert_one_line_error(backwards, 2)
     assert count(es_client, source) == 5
 
-    # forcing the semantic kind onto the LLM index: its mapping is checked
+    # forcing the semantic kind onto the LLM index: --kind never overrides the index's kind
     forced = cli("import", llm_index, "--kind", "semantic", env=env, stdin=semantic_lines.stdout)
-    assert "semantic cache cannot use it" in assert_one_line_error(forced, 2)
+    forced_message = assert_one_line_error(forced, 2)
+    assert "is an LLM cache index, not a semantic cache index" in forced_message
+    assert "nothing was changed" in forced_message
     assert count(es_client, llm_index) == 1
 
     # semantic lines of another vector length into an existing semantic index

@@ -47,6 +47,7 @@ from langchain_elasticsearch_cache import (
     EntryRefusedError,
     InvalidIndexNameError,
 )
+from langchain_elasticsearch_cache.adapters.elasticsearch.mappings import cache_marker
 
 pytestmark = pytest.mark.elasticsearch
 
@@ -308,9 +309,10 @@ HOSTILE_EMBEDDING_DOCUMENTS: dict[str, dict[str, Any]] = {
 }
 
 
-def _schemaless_index(client: Elasticsearch, name: str) -> None:
-    """An index that stores any JSON as it is (no field mapped): room for any shape."""
-    client.indices.create(index=name, mappings={"enabled": False})
+def _schemaless_index(client: Elasticsearch, name: str, kind: str) -> None:
+    """An index that stores any JSON as it is (no field mapped): room for any shape. It
+    carries the cache marker of ``kind``: a cache refuses an index it cannot identify."""
+    client.indices.create(index=name, mappings={"enabled": False, "_meta": cache_marker(kind)})
 
 
 def test_hostile_llm_documents_are_logged_misses(
@@ -328,7 +330,7 @@ def test_hostile_llm_documents_are_logged_misses(
         built.append(kwargs)
         original_init(self, *args, **kwargs)
 
-    _schemaless_index(es_client, index_name)
+    _schemaless_index(es_client, index_name, "llm")
     with ElasticsearchCache(index_name, es_url=es_url) as cache:
         for name, document in HOSTILE_LLM_DOCUMENTS.items():
             es_client.index(index=index_name, id=cache.policy.key(name, "llm"), document=document)
@@ -353,7 +355,7 @@ def test_hostile_embedding_documents_are_logged_misses(
     index_name: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    _schemaless_index(es_client, index_name)
+    _schemaless_index(es_client, index_name, "embeddings")
     with ElasticsearchEmbeddingsCache(index_name, es_url=es_url) as store:
         for name, document in HOSTILE_EMBEDDING_DOCUMENTS.items():
             es_client.index(index=index_name, id=store.policy.key(name), document=document)

@@ -26,7 +26,11 @@ from langchain_elasticsearch_cache import (
     ElasticsearchEmbeddingsCache,
     ElasticsearchRepository,
 )
-from langchain_elasticsearch_cache.adapters.elasticsearch import LLM_RECORDS
+from langchain_elasticsearch_cache.adapters.elasticsearch import (
+    EMBEDDING_PROPERTIES,
+    LLM_PROPERTIES,
+    LLM_RECORDS,
+)
 
 pytestmark = pytest.mark.elasticsearch
 
@@ -47,12 +51,23 @@ class CountingEmbeddings(DeterministicFakeEmbedding):
         return super().embed_documents(texts)
 
 
-def _mapped(field: str, mapping: dict[str, Any]) -> Callable[[Elasticsearch, str], None]:
+def _mapped(
+    field: str, mapping: dict[str, Any], properties: Any = LLM_PROPERTIES
+) -> Callable[[Elasticsearch, str], None]:
+    """An index with a cache's fields, one mapped otherwise, holding an operator's
+    document (of the cache's fields only: an extra field makes it no cache at all)."""
+
     def make(client: Elasticsearch, index: str) -> None:
-        client.indices.create(index=index, mappings={"properties": {field: mapping}})
-        client.index(index=index, id="operator-doc", document={"note": "kept"}, refresh=True)
+        client.indices.create(index=index, mappings={"properties": {**properties, field: mapping}})
+        document = {"metadata": {"note": "kept"}}
+        client.index(index=index, id="operator-doc", document=document, refresh=True)
 
     return make
+
+
+def _ordinary_documents(client: Elasticsearch, index: str) -> None:
+    document = {"message": "kept", "host": "web-1", "@timestamp": "2024-05-01T12:00:00Z"}
+    client.index(index=index, id="log-1", document=document, refresh=True)
 
 
 def _embeddings_index(client: Elasticsearch, index: str) -> None:
@@ -78,9 +93,24 @@ CONFLICTS: dict[str, tuple[Callable[[Elasticsearch, str], None], str, list[str]]
         ["'timestamp'", "'keyword'", "'date'", "new index name", "reindex"],
     ),
     "vector_dump indexed text": (
-        _mapped("vector_dump", {"type": "text", "index": True}),
+        _mapped("vector_dump", {"type": "text", "index": True}, EMBEDDING_PROPERTIES),
         "embeddings",
         ["'vector_dump'", "'text'", "'binary'", "new index name", "reindex"],
+    ),
+    "ordinary documents used by an LLM cache": (
+        _ordinary_documents,
+        "llm",
+        [
+            "is not an LLM cache index",
+            "@timestamp, host, message",
+            "no cache marker",
+            "nothing was changed",
+        ],
+    ),
+    "ordinary documents used by an embeddings cache": (
+        _ordinary_documents,
+        "embeddings",
+        ["is not an embeddings cache index", "no cache marker", "nothing was changed"],
     ),
     "embeddings index used by an LLM cache": (
         _embeddings_index,
@@ -178,14 +208,15 @@ def test_alias_over_an_index_of_the_other_kind_is_refused_before_its_mapping_cha
 
 
 def test_indices_the_cache_can_use_are_accepted(es_client: Elasticsearch, index_name: str) -> None:
-    # an operator's template adds a field; the index exists before the cache sees it
+    # an operator's template adds a field to the index the cache creates (it carries the
+    # cache marker, so the extra field does not make it foreign)
     es_client.indices.put_index_template(
         name=index_name,
-        index_patterns=[f"{index_name}*"],
+        index_patterns=[index_name],
         template={"mappings": {"properties": {"team": {"type": "keyword"}}}},
     )
-    es_client.indices.create(index=index_name)
-    # an index whose cache fields are mapped with other parameters, or not mapped yet
+    # an index without marker whose cache fields are mapped with other parameters, or
+    # not mapped yet
     lenient = f"{index_name}-lenient"
     es_client.indices.create(
         index=lenient,
@@ -202,6 +233,8 @@ def test_indices_the_cache_can_use_are_accepted(es_client: Elasticsearch, index_
             assert cache.lookup("prompt", "llm") is None
             cache.update("prompt", "llm", [Generation(text="answer")])
             assert cache.lookup("prompt", "llm") == [Generation(text="answer")]
+    mapped = es_client.indices.get_mapping(index=index_name)[index_name]["mappings"]
+    assert "team" in mapped["properties"] and "langchain_elasticsearch_cache" in mapped["_meta"]
 
 
 def test_the_mapping_is_read_once_per_repository(

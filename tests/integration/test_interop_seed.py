@@ -61,6 +61,10 @@ def test_documents_have_the_seed_fields(es_client: Elasticsearch, index_name: st
     assert mine["llm_output"] == theirs["llm_output"]
     mapping_mine = es_client.indices.get_mapping(index=index_name)[index_name]["mappings"]
     mapping_seed = es_client.indices.get_mapping(index=seed_index)[seed_index]["mappings"]
+    # the same fields and types; ours also carries the cache marker, the seed's has none
+    assert mapping_mine.pop("_meta") == {
+        "langchain_elasticsearch_cache": {"kind": "llm", "schema": 1}
+    }
     assert mapping_mine == mapping_seed
 
 

@@ -18,6 +18,7 @@ from langchain_elasticsearch_cache.domain.semantic import (
     number_guard,
     opposite_guard,
     unit_guard,
+    unit_words,
     word_order_guard,
 )
 
@@ -159,3 +160,122 @@ def test_two_content_words_swapped_in_place_are_refused(words: list[str]) -> Non
 def test_combined_guards_are_the_conjunction(a: str, b: str) -> None:
     combined = combine_guards(negation_guard, opposite_guard)
     assert combined(a, b) == (negation_guard(a, b) and opposite_guard(a, b))
+
+
+# Issue 18: the word order rule reads prepositional and fronted phrases, the units rule
+# tells a unit with a quantity from one without. Text made of what those readings look at.
+role_vocabulary = st.lists(
+    st.sampled_from(
+        [
+            "of",
+            "on",
+            "in",
+            "for",
+            "at",
+            "to",
+            "it",
+            "them",
+            "its",
+            "my",
+            "the",
+            "a",
+            ":",
+            ",",
+            "quickly",
+            "router",
+            "password",
+            "reset",
+            "cats",
+            "chase",
+            "mice",
+            "cup",
+            "cups",
+            "tea",
+            "five",
+            "5",
+            "5-km",
+            "hours",
+            "$",
+            "°C",
+            "miles",
+        ]
+    ),
+    max_size=14,
+).map(" ".join)
+nouns = st.sampled_from(["router", "kettle", "garden", "laptop", "bottle", "window"])
+verbs = st.sampled_from(["clean", "paint", "reset", "fix", "open"])
+unit_names = st.sampled_from(["cup", "cups", "km", "miles", "hours", "kilograms", "°C", "$"])
+
+
+@pytest.mark.parametrize("rule", [word_order_guard, unit_guard], ids=lambda rule: rule.__name__)
+@settings(deadline=None, max_examples=300)
+@given(a=role_vocabulary, b=role_vocabulary)
+def test_the_changed_rules_are_symmetric_and_reflexive(rule: HitGuard, a: str, b: str) -> None:
+    assert rule(a, b) == rule(b, a)
+    assert rule(a, a)
+    assert rule(b, b)
+
+
+@settings(deadline=None)
+@given(verbs, nouns, st.lists(nouns, min_size=1, max_size=2), st.sampled_from(list("ofia")))
+def test_a_prepositional_phrase_read_as_a_modifier_is_accepted(
+    verb: str, head: str, modifier: list[str], letter: str
+) -> None:
+    # "reset the password on my router" / "reset my router password"
+    preposition = {"o": "of", "f": "for", "i": "in", "a": "at"}[letter]
+    phrase = " ".join(modifier)
+    assert word_order_guard(
+        f"How do I {verb} the {head} {preposition} my {phrase}?",
+        f"How do I {verb} my {phrase} {head}?",
+    )
+
+
+@settings(deadline=None)
+@given(verbs, nouns, nouns, st.sampled_from(["of", "on", "in", "for", "at", "to"]))
+def test_nouns_swapped_around_a_preposition_are_refused(
+    verb: str, one: str, other: str, preposition: str
+) -> None:
+    assume(one != other)
+    assert not word_order_guard(
+        f"Can I {verb} the {one} {preposition} the {other}?",
+        f"Can I {verb} the {other} {preposition} the {one}?",
+    )
+
+
+@settings(deadline=None)
+@given(nouns, nouns, st.sampled_from(["chase", "follow", "watch"]))
+def test_a_fronted_phrase_keeps_its_role_through_the_pronoun(
+    one: str, other: str, verb: str
+) -> None:
+    assume(one != other)
+    fronted = f"The {one}: why does the {other} {verb} it?"
+    assert word_order_guard(fronted, f"Why does the {other} {verb} the {one}?")
+    assert not word_order_guard(fronted, f"Why does the {one} {verb} the {other}?")
+
+
+@settings(deadline=None)
+@given(lower_words, lower_words, st.sampled_from(["cup", "hours", "kilograms", "miles", "°C"]))
+def test_a_unit_without_a_quantity_against_no_unit_is_accepted(
+    before: list[str], after: list[str], unit: str
+) -> None:
+    text, rest = " ".join(before), " ".join(after)
+    assert unit_guard(f"make {text} a {unit} of {rest}", f"make {text} {rest}")
+
+
+@settings(deadline=None)
+@given(lower_words, unit_names, st.sampled_from(["5", "12", "five", "twenty-one", "1,000"]))
+def test_a_quantity_with_a_unit_against_the_bare_quantity_is_refused(
+    words: list[str], unit: str, quantity: str
+) -> None:
+    text = " ".join(words)
+    assert not unit_guard(f"Is {quantity} {unit} {text} a lot?", f"Is {quantity} {text} a lot?")
+
+
+@settings(deadline=None)
+@given(lower_words, unit_names, unit_names)
+def test_two_texts_naming_different_units_are_refused(
+    words: list[str], one: str, other: str
+) -> None:
+    assume(unit_words(one) != unit_words(other))
+    text = " ".join(words)
+    assert not unit_guard(f"a {one} of {text}", f"a {other} of {text}")

@@ -298,6 +298,15 @@ def test_demo_in_memory_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "model calls: 2 for 6 invocations" in out
     assert "4 hits, 2 misses, 2 writes, hit rate 67%" in out
+    # then one new prompt streamed twice through CachedChatModel: a miss, then the hit
+    streamed = out[out.index("streamed through CachedChatModel") :].splitlines()
+    assert len(streamed) == 4, streamed
+    miss, hit = streamed[1:3]
+    assert miss.startswith("  stream 1: 'Stored' ' ' 'whole'")
+    assert " -> model call (miss), 11 chunks, " in miss
+    assert hit.startswith("  stream 2: 'Stored whole when the stream ends.' -> ")
+    assert " -> cache hit (replayed), 1 chunk, " in hit
+    assert streamed[3] == "model calls: 1 for 2 streams"
 
 
 @pytest.mark.parametrize(

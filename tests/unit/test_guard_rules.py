@@ -169,3 +169,75 @@ def test_combine_guards_adds_a_rule_and_refuses_non_callables() -> None:
     assert not guard("Is it safe?", "Is it not safe?")
     with pytest.raises(ConfigurationError, match="combine_guards takes hit guards"):
         combine_guards(default_hit_guard, "not a guard")  # type: ignore[arg-type]
+
+
+# Issue 18: paraphrases the word order and units rules used to refuse. The first two are the
+# known failures; the others were written before the rules were changed, as were the
+# REFUSED_STILL pairs below, which the changed rules must keep refusing.
+NOW_ACCEPTED = [
+    # word order: a possessive or prepositional rephrasing keeps the roles
+    ("How do I reset my router password?", "How can I reset the password on my router?"),
+    ("What is a good recipe for banana bread?", "What is a good banana bread recipe?"),
+    ("How do I change the oil in my car?", "How do I change my car oil?"),
+    # a phrase put in front and taken up by a pronoun; an adverb moved
+    (
+        "My laptop battery: how do I make it last longer?",
+        "How do I make my laptop battery last longer?",
+    ),
+    ("How do I quickly boil water in a kettle?", "In a kettle, how do I boil water quickly?"),
+    # units: a unit word with no quantity, against a text with no unit at all
+    ("make a cup of green tea", "prepare green tea"),
+    ("How do I brew a pot of coffee by the cup?", "How do I brew coffee?"),
+    ("What are your opening hours?", "When are you open?"),
+]
+
+REFUSED_STILL = [
+    # swapped roles, with or without prepositions, with a pronoun taking up a phrase
+    (word_order_guard, "Can I put a list in a tuple?", "Can I put a tuple in a list?"),
+    (
+        word_order_guard,
+        "How do I draw a circle in a square?",
+        "How do I draw a square in a circle?",
+    ),
+    (word_order_guard, "Why does the dog chase the cat?", "Why does the cat chase the dog?"),
+    # (these two added after a first version read several words as the head of an "of" or
+    # "on" phrase: "kitchen west of the garden" read "garden kitchen west")
+    (word_order_guard, "Is the kitchen west of the garden?", "Is the garden west of the kitchen?"),
+    (
+        word_order_guard,
+        "Can I use a phone charger on a laptop?",
+        "Can I use a laptop charger on a phone?",
+    ),
+    (word_order_guard, "The dog: why does the cat chase it?", "Why does the dog chase the cat?"),
+    (
+        word_order_guard,
+        "How do I convert a string to a date in Java?",
+        "How do I convert a date to a string in Java?",
+    ),
+    # units: two different units, even with no quantity; a quantity given in a unit or not
+    (
+        unit_guard,
+        "What is the boiling point of water in Fahrenheit?",
+        "What is the boiling point of water in Celsius?",
+    ),
+    (unit_guard, "How do I add a cup of sugar?", "How do I add a tablespoon of sugar?"),
+    (unit_guard, "Is 38 a fever?", "Is 38 °C a fever?"),
+    (unit_guard, "What is 100 in kilograms?", "What is 100 pounds in kilograms?"),
+    (unit_guard, "make two cups of green tea", "prepare two green teas"),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), NOW_ACCEPTED)
+def test_paraphrases_the_order_and_unit_rules_used_to_refuse_pass(a: str, b: str) -> None:
+    for name, rule in DEFAULT_GUARD_RULES.items():
+        assert rule(a, b), name
+        assert rule(b, a), name
+    assert default_hit_guard(a, b)
+
+
+@pytest.mark.parametrize(("rule", "a", "b"), REFUSED_STILL)
+def test_the_changed_rules_still_refuse_their_wrong_hits(rule: object, a: str, b: str) -> None:
+    assert callable(rule)
+    assert not rule(a, b)
+    assert not rule(b, a)
+    assert not default_hit_guard(a, b)

@@ -112,6 +112,15 @@ def private_name_uses(package_dir: Path) -> list[str]:
     return sorted(found)
 
 
+def test_no_module_of_the_library_uses_another_modules_private_name() -> None:
+    """Issue 16 asked it of the domain; the habit holds for every layer (DESIGN.md)."""
+    uses = private_name_uses(Path(domain_package.__file__).parent.parent)
+    assert uses == [], (
+        "a module uses another module's private name; make the name public in its layer "
+        "instead (and keep an alias if code outside uses the old one):\n" + "\n".join(uses)
+    )
+
+
 def test_the_domain_uses_no_other_modules_private_name() -> None:
     uses = private_name_uses(Path(domain_package.__file__).parent)
     assert uses == [], (

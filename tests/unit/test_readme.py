@@ -69,3 +69,21 @@ def test_embeddings_example_runs_with_the_in_memory_store(monkeypatch: pytest.Mo
     keys = sorted(store.yield_keys())
     assert len(keys) == len(texts) and all(key.startswith("model-x") for key in keys), keys
     assert (store.statistics.hits, store.statistics.misses) == (2, 2)
+
+
+def test_streaming_example_streams_a_miss_then_replays_the_hit() -> None:
+    """The README's CachedChatModel example, checked from outside the block too (its own
+    asserts could be edited away): two streams, one model call, the hit in one chunk."""
+    namespace: dict[str, Any] = {}
+    the_block('chat.stream("Capital of France?")').run(namespace)
+    text = "Paris is the capital of France."
+    assert len(namespace["first"]) > 1 and "".join(namespace["first"]) == text
+    assert namespace["again"] == [text]
+    assert list(namespace["answers"]) == [], "the model was called more than once"
+
+
+def test_batch_example_makes_one_model_call_for_duplicates() -> None:
+    namespace: dict[str, Any] = {}
+    the_block("chat.batch(").run(namespace)
+    assert [reply.content for reply in namespace["replies"]] == ["Rome"] * 4
+    assert list(namespace["answers"]) == [], "the model was called more than once"

@@ -35,18 +35,20 @@ from ..adapters.elasticsearch import (
 from ..adapters.elasticsearch.admin import (
     PointInTime,
     concrete_indices,
-    detect_kind,
+    document_count,
     index_exists,
+    index_identities,
     index_overview,
     namespace_counts,
 )
-from ..adapters.elasticsearch.mappings import MAX_ID_BYTES
+from ..adapters.elasticsearch.mappings import MAX_ID_BYTES, foreign_index_error, kind_label
 from ..domain.entries import EmbeddingRecord, LlmRecord
 from ..domain.errors import CacheError, ConfigurationError
 from ..domain.semantic_records import SemanticRecord
 
 __all__ = [
     "KINDS",
+    "checked_kind",
     "ImportResult",
     "IndexNotFoundError",
     "IndexTarget",
@@ -158,6 +160,60 @@ class ImportResult:
 # --------------------------------------------------------------------------- one index
 
 
+def _a(kind: str) -> str:
+    return f"{'a' if kind == 'semantic' else 'an'} {kind_label(kind)}"
+
+
+def checked_kind(
+    client: Elasticsearch, index: str, kind: str | None, *, kind_if_empty: str | None = None
+) -> str:
+    """The cache kind of the existing index (or alias) ``index``, positively identified.
+
+    Every concrete index must be a cache (marker or exact field set), all of one kind,
+    and of ``kind`` when it is given: ``kind`` chooses between cache kinds only for an
+    index that holds none yet. An index that is not identified passes only when it holds
+    no document and maps no field of anything but the cache (a cache takes it over at
+    first use; nothing in it can be lost); its kind is then ``kind``, else
+    ``kind_if_empty``. Anything else is a ``ConfigurationError`` saying what was found
+    and that nothing was changed.
+    """
+    identities = index_identities(client, index)
+    alias = None if list(identities) == [index] else index
+    kinds = sorted({identity.kind for identity in identities.values() if identity.kind})
+    if len(kinds) > 1:
+        held = ", ".join(
+            f"{name}: {kind_label(identity.kind)}"
+            for name, identity in identities.items()
+            if identity.kind
+        )
+        raise ConfigurationError(
+            f"the indices behind alias {index!r} hold different caches ({held}); nothing was "
+            "changed: an alias must cover the indices of one cache only; remove the others"
+        )
+    found = kinds[0] if kinds else None
+    if found is not None and kind is not None and kind != found:
+        raise ConfigurationError(
+            f"{index!r} is {_a(found)} index, not {_a(kind)} index; nothing was changed "
+            "(the kind of a cache index is read from it: leave --kind out)"
+        )
+    wanted = kind or found or kind_if_empty
+    for name, identity in identities.items():
+        if identity.kind is not None:
+            continue
+        candidates = [_RECORD_KINDS[wanted]] if wanted else list(_RECORD_KINDS.values())
+        if not any(identity.adoptable_by(candidate) for candidate in candidates):
+            raise foreign_index_error(name, identity, kind=wanted, alias=alias)
+        documents = document_count(client, name)
+        if documents:
+            raise foreign_index_error(name, identity, kind=wanted, alias=alias, documents=documents)
+    if wanted is None:
+        raise ConfigurationError(
+            f"{index!r} holds no document and no field of a cache, so which cache it is for "
+            "cannot be read from it: pass --kind llm, --kind semantic or --kind embeddings"
+        )
+    return wanted
+
+
 class IndexTarget:
     """One index (or alias) of one kind, with its repository; closes the client on exit."""
 
@@ -190,8 +246,10 @@ class IndexTarget:
     ) -> IndexTarget:
         """Connect and check ``index``.
 
-        ``kind="auto"`` reads the kind from the index mapping, or takes ``kind_if_new``
-        when the index does not exist yet (and ``must_exist`` is false).
+        An existing index must be positively a cache (see :func:`checked_kind`), of
+        ``kind`` if one is given. ``kind="auto"`` reads the kind from the index, or takes
+        ``kind_if_new`` when the index does not exist yet (and ``must_exist`` is false) or
+        holds no document and no cache field.
         """
         validate_index_name(index)
         client = create_elasticsearch_client(**connection)
@@ -202,14 +260,17 @@ class IndexTarget:
                     f"index or alias {index!r} does not exist at this Elasticsearch: "
                     "check the name (commands that read never create an index)"
                 )
-            if kind == "auto":
-                detected = detect_kind(client, index) if exists else kind_if_new
-                if detected is None:
+            if exists:
+                kind = checked_kind(
+                    client, index, None if kind == "auto" else kind, kind_if_empty=kind_if_new
+                )
+            elif kind == "auto":
+                if kind_if_new is None:
                     raise ConfigurationError(
-                        f"cannot tell whether {index!r} holds LLM, semantic or embedding "
-                        "entries: pass --kind llm, --kind semantic or --kind embeddings"
+                        f"{index!r} does not exist yet, so which cache it is for cannot be "
+                        "read from it: pass --kind llm, --kind semantic or --kind embeddings"
                     )
-                kind = detected
+                kind = kind_if_new
             return cls(client, index, kind)
         except BaseException:
             client.close()

@@ -2,7 +2,7 @@
 factories, mappings and error translation."""
 
 from ._async.repository import AsyncElasticsearchRepository
-from ._async.vector_repository import AsyncElasticsearchVectorRepository
+from ._async.vector_repository import DEFAULT_NUM_CANDIDATES, AsyncElasticsearchVectorRepository
 from ._sync.repository import ElasticsearchRepository
 from ._sync.vector_repository import ElasticsearchVectorRepository
 from .checked import ConnectionCheckedRepository, ConnectionCheckedVectorRepository
@@ -26,6 +26,7 @@ from .mappings import (
 )
 
 __all__ = [
+    "DEFAULT_NUM_CANDIDATES",
     "EMBEDDING_PROPERTIES",
     "EMBEDDING_RECORDS",
     "LLM_PROPERTIES",

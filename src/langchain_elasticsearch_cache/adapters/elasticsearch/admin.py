@@ -1,4 +1,4 @@
-"""Index administration used by the CLI: existence, kind detection, an overview and scans.
+"""Index administration used by the CLI: existence, identification, an overview and scans.
 
 These are index-level reads that the cache itself never needs (the repository works key
 by key). Every client failure is translated into the domain's errors, so the CLI can map
@@ -15,12 +15,15 @@ from typing import Any
 from elasticsearch import AuthorizationException, Elasticsearch
 
 from .errors import CLIENT_ERRORS, translated
+from .mappings import IndexIdentity, identify_mapping
 
 __all__ = [
     "PointInTime",
     "concrete_indices",
     "detect_kind",
+    "document_count",
     "index_exists",
+    "index_identities",
     "index_overview",
     "namespace_counts",
 ]
@@ -43,26 +46,30 @@ def concrete_indices(client: Elasticsearch, index: str) -> list[str]:
     return [index]
 
 
-#: fields only a semantic cache index maps; it maps the LLM cache's fields too, so these
-#: decide between the two
-_SEMANTIC_FIELDS = ("prompt_vector", "llm_string_hash", "context_hash")
+def index_identities(client: Elasticsearch, index: str) -> dict[str, IndexIdentity]:
+    """What the mapping of each concrete index behind ``index`` (an index, or an alias)
+    says it is (see ``mappings.identify_mapping``), by index name."""
+    with translated(f"reading the mapping of {index!r}", client=client):
+        mappings = client.indices.get_mapping(index=index)
+    return {
+        str(name): identify_mapping(body.get("mappings") or {})
+        for name, body in sorted(mappings.body.items())
+    }
 
 
 def detect_kind(client: Elasticsearch, index: str) -> str | None:
-    """``"llm"``, ``"semantic"`` or ``"embeddings"`` from the mapping of ``index``;
-    ``None`` if none of them (or if the indices behind an alias disagree)."""
-    with translated(f"reading the mapping of {index!r}", client=client):
-        mappings = client.indices.get_mapping(index=index)
-    kinds = set()
-    for body in mappings.values():
-        fields = body.get("mappings", {}).get("properties", {})
-        if any(name in fields for name in _SEMANTIC_FIELDS):
-            kinds.add("semantic")
-        elif "llm_output" in fields:
-            kinds.add("llm")
-        if "vector_dump" in fields:
-            kinds.add("embeddings")
-    return kinds.pop() if len(kinds) == 1 else None
+    """``"llm"``, ``"semantic"`` or ``"embeddings"``: the cache kind every index behind
+    ``index`` is positively identified as; ``None`` if any is not a cache, or if they
+    disagree."""
+    kinds = {identity.kind for identity in index_identities(client, index).values()}
+    return str(next(iter(kinds))) if len(kinds) == 1 and None not in kinds else None
+
+
+def document_count(client: Elasticsearch, index: str) -> int:
+    """Every document of ``index`` (refreshed first when the privilege allows)."""
+    with translated(f"counting the documents of {index!r}", client=client):
+        _refresh(client, index)
+        return int(client.count(index=index)["count"])
 
 
 def _refresh(client: Elasticsearch, index: str) -> None:

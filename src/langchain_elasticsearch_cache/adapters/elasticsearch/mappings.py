@@ -29,6 +29,8 @@ from ...domain.semantic_records import (
 )
 
 __all__ = [
+    "CACHE_MARKER",
+    "CACHE_SCHEMA",
     "EMBEDDING_PROPERTIES",
     "EMBEDDING_RECORDS",
     "LLM_PROPERTIES",
@@ -38,8 +40,13 @@ __all__ = [
     "SEMANTIC_INDEX_SETTINGS",
     "SEMANTIC_PROPERTIES",
     "SEMANTIC_RECORDS",
+    "IndexIdentity",
     "RecordKind",
+    "cache_marker",
     "check_index_mapping",
+    "foreign_index_error",
+    "identify_mapping",
+    "kind_label",
     "validate_index_name",
 ]
 
@@ -100,6 +107,21 @@ SEMANTIC_PROPERTIES: Mapping[str, Any] = {
 #: Elasticsearch refuses document ids longer than this many UTF-8 bytes.
 MAX_ID_BYTES = 512
 
+#: The key, in an index mapping's ``_meta``, of the marker every index this library
+#: creates carries: ``{"langchain_elasticsearch_cache": {"kind": "llm", "schema": 1}}``
+#: (``kind``: ``llm``, ``embeddings`` or ``semantic``). Destructive and writing operations
+#: act only on an index positively identified as a cache of their kind: by this marker,
+#: or (indices of langchain-elasticsearch and of earlier versions, which have no marker)
+#: by a field set that is exactly the cache's (see :func:`identify_mapping`).
+CACHE_MARKER = "langchain_elasticsearch_cache"
+#: The marker's ``schema``: the version of the cache's index layout.
+CACHE_SCHEMA = 1
+
+
+def cache_marker(kind: str) -> dict[str, Any]:
+    """The ``_meta`` of a new index of ``kind`` (a fresh copy)."""
+    return {CACHE_MARKER: {"kind": kind, "schema": CACHE_SCHEMA}}
+
 
 @attrs.frozen
 class RecordKind(Generic[R]):
@@ -118,11 +140,18 @@ class RecordKind(Generic[R]):
     #: vectors out of ``_source`` by default (``index.mapping.exclude_source_vectors``),
     #: and ``fields`` returns them on 8.x and 9.x alike, with either client
     fetched_fields: tuple[str, ...] = ()
+    #: fields every entry of this kind writes: an index without a marker is recognised as
+    #: this kind's only if it maps all of these (and no field the kind does not have)
+    core_fields: tuple[str, ...] = ()
 
     @property
     def mappings(self) -> dict[str, Any]:
-        """The ``mappings`` of a new index (a fresh copy, safe to mutate)."""
-        return {"properties": copy.deepcopy(dict(self.properties))}
+        """The ``mappings`` of a new index, with the cache marker in ``_meta`` (a fresh
+        copy, safe to mutate)."""
+        return {
+            "_meta": cache_marker(self.name),
+            "properties": copy.deepcopy(dict(self.properties)),
+        }
 
     @property
     def source_fields(self) -> list[str]:
@@ -153,6 +182,7 @@ LLM_RECORDS: RecordKind[LlmRecord] = RecordKind(
     properties=LLM_PROPERTIES,
     to_document=llm_record_to_document,
     from_document=llm_record_from_document,
+    core_fields=("llm_output", "timestamp"),
 )
 
 EMBEDDING_RECORDS: RecordKind[EmbeddingRecord] = RecordKind(
@@ -160,6 +190,7 @@ EMBEDDING_RECORDS: RecordKind[EmbeddingRecord] = RecordKind(
     properties=EMBEDDING_PROPERTIES,
     to_document=embedding_record_to_document,
     from_document=embedding_record_from_document,
+    core_fields=("vector_dump", "timestamp"),
 )
 
 SEMANTIC_RECORDS: RecordKind[SemanticRecord] = RecordKind(
@@ -168,6 +199,7 @@ SEMANTIC_RECORDS: RecordKind[SemanticRecord] = RecordKind(
     to_document=semantic_record_to_document,
     from_document=semantic_record_from_document,
     fetched_fields=("prompt_vector",),
+    core_fields=("llm_output", "timestamp", "llm_string_hash", "context_hash"),
 )
 
 
@@ -181,12 +213,20 @@ _COMPATIBLE_TYPES: Mapping[str, frozenset[str]] = {
     "object": frozenset({"object", "nested", "flattened"}),
 }
 
-_KINDS_BY_NAME = {kind.name: kind for kind in (LLM_RECORDS, EMBEDDING_RECORDS, SEMANTIC_RECORDS)}
+_KINDS_BY_NAME: Mapping[str, RecordKind[Any]] = {
+    kind.name: kind for kind in (LLM_RECORDS, EMBEDDING_RECORDS, SEMANTIC_RECORDS)
+}
 _KIND_LABELS = {
     "llm": "LLM cache",
     "embeddings": "embeddings cache",
     SEMANTIC_RECORDS.name: "semantic cache",
 }
+_SHOWN_FIELDS = 8
+
+
+def kind_label(kind: str) -> str:
+    """``"LLM cache"``, ``"embeddings cache"``, ``"semantic cache"``."""
+    return _KIND_LABELS.get(kind, f"{kind} cache")
 
 
 def _mapped_type(field: Mapping[str, Any]) -> str:
@@ -194,41 +234,153 @@ def _mapped_type(field: Mapping[str, Any]) -> str:
     return str(field.get("type", "object"))
 
 
+@attrs.frozen
+class IndexIdentity:
+    """What an index's mapping says it is.
+
+    ``kind`` is the cache kind the index positively holds, or ``None``: identified by the
+    cache marker in ``_meta`` (``marked``), or, without a marker, by a field set that is
+    exactly a cache's: no field the kind does not have, and every field each of its
+    entries writes (``RecordKind.core_fields``). That is what langchain-elasticsearch
+    1.0.0 and earlier versions of this library create (explicit mappings), and also what
+    their first write maps dynamically into an index that had no mapping.
+    """
+
+    kind: str | None
+    marked: bool
+    fields: tuple[str, ...]
+    #: why a marker could not be used (an unknown kind, a newer schema)
+    problem: str | None = None
+
+    def found(self) -> str:
+        """What was found, for a message: ``"fields @timestamp, host; no cache marker"``."""
+        if not self.fields:
+            shown = "no mapped field"
+        else:
+            listed = ", ".join(self.fields[:_SHOWN_FIELDS])
+            more = len(self.fields) - _SHOWN_FIELDS
+            shown = f"fields {listed}" + (f" and {more} more" if more > 0 else "")
+        if self.problem is not None:
+            return f"{shown}; {self.problem}"
+        if self.marked and self.kind is not None:
+            return f"{shown}; the {kind_label(self.kind)} marker"
+        return f"{shown}; no cache marker"
+
+    def adoptable_by(self, kind: RecordKind[Any]) -> bool:
+        """Not identified, but no field a ``kind`` entry does not write and no marker: a
+        cache of ``kind`` may take the index over when it holds no document (nothing in
+        it can be lost)."""
+        return self.kind is None and not self.marked and set(self.fields) <= set(kind.properties)
+
+
+def identify_mapping(mappings: Mapping[str, Any]) -> IndexIdentity:
+    """Identify an index from its mapping (see :class:`IndexIdentity`)."""
+    properties = mappings.get("properties") or {}
+    fields = tuple(sorted(str(name) for name in properties))
+    meta = mappings.get("_meta")
+    marker = meta.get(CACHE_MARKER) if isinstance(meta, Mapping) else None
+    if marker is not None:
+        kind = marker.get("kind") if isinstance(marker, Mapping) else None
+        schema = marker.get("schema") if isinstance(marker, Mapping) else None
+        if kind in _KINDS_BY_NAME and schema == CACHE_SCHEMA:
+            return IndexIdentity(str(kind), True, fields)
+        if isinstance(schema, int) and schema > CACHE_SCHEMA:
+            problem = (
+                f"a cache marker of schema {schema} (this version knows {CACHE_SCHEMA}): the "
+                "index was made by a newer version of langchain-elasticsearch-cache; upgrade"
+            )
+        else:
+            problem = f"an unreadable cache marker {marker!r}"
+        return IndexIdentity(None, True, fields, problem)
+    present = set(fields)
+    for kind in _KINDS_BY_NAME.values():
+        if present <= set(kind.properties) and set(kind.core_fields) <= present:
+            return IndexIdentity(kind.name, False, fields)
+    return IndexIdentity(None, False, fields)
+
+
+def _where(index: str, alias: str | None) -> str:
+    return f"index {index!r}" + (f" (behind alias {alias!r})" if alias else "")
+
+
+def foreign_index_error(
+    index: str,
+    identity: IndexIdentity,
+    *,
+    kind: str | None = None,
+    alias: str | None = None,
+    documents: int | None = None,
+) -> ConfigurationError:
+    """The error for an index that is not positively a cache (of ``kind``, if given).
+
+    It says what was found and that nothing was changed, and suggests no option that
+    would act on the index anyway: there is none.
+    """
+    label = f"{'an' if kind in ('llm', 'embeddings') else 'a'} " + (
+        kind_label(kind) if kind else "cache"
+    )
+    held = f"; {documents} document(s)" if documents is not None else ""
+    return ConfigurationError(
+        f"{_where(index, alias)} is not {label} index (found {identity.found()}{held}); "
+        "nothing was changed. The cache acts only on an index it can identify: one it "
+        f"created (marker _meta.{CACHE_MARKER}) or one with exactly a cache's fields "
+        "(made by langchain-elasticsearch or an earlier version). Check the index name; a "
+        "name not in use gives a new cache index"
+    )
+
+
 def check_index_mapping(
     kind: RecordKind[Any], index: str, mappings: Mapping[str, Any], *, alias: str | None = None
-) -> None:
-    """Refuse an existing index whose mapping cannot hold ``kind``'s entries.
+) -> bool:
+    """Refuse an existing index that is not positively a cache of ``kind``, or whose
+    mapping cannot hold ``kind``'s entries.
 
-    Checked once, before the first lookup, so a wrong index costs no model call whose
-    answer could then not be stored. Refused: an index of the other cache kind (the two
-    caches need an index each: ``clear()`` of one would delete the other's entries), a
-    cache field mapped with an incompatible type, and a ``dynamic: strict`` index that
-    does not map a cache field. Accepted: fields the index does not map yet (they are
-    mapped when first written), extra fields (an operator's template) and other field
-    parameters (``index``, ``doc_values``...).
+    Checked once, before the first lookup or write, so a wrong index costs no model call
+    whose answer could then not be stored, and no operation (``clear``, a purge, a write)
+    ever touches an index that is not this cache's. Refused: an index of another cache
+    kind (each kind needs an index of its own: ``clear()`` of one would delete the
+    other's entries), an index that is not identified as a cache (see
+    :func:`identify_mapping`), a cache field mapped with an incompatible type, and a
+    ``dynamic: strict`` index that does not map a cache field. Accepted in an identified
+    index: cache fields not mapped yet (mapped when first written), extra fields of a
+    marked index (an operator's template) and other field parameters (``index``,
+    ``doc_values``...).
+
+    Returns True for an index that is not identified but may be taken over if it holds no
+    document (:meth:`IndexIdentity.adoptable_by`): the caller counts its documents,
+    raises :func:`foreign_index_error` if there are any, and else puts the mapping and
+    the marker on it.
     """
-    where = f"index {index!r}" + (f" (behind alias {alias!r})" if alias else "")
-    label = _KIND_LABELS.get(kind.name, f"{kind.name} cache")
+    where = _where(index, alias)
+    label = kind_label(kind.name)
+    identity = identify_mapping(mappings)
     properties = mappings.get("properties") or {}
-    for other in _KINDS_BY_NAME.values():
-        own_fields = sorted(set(other.properties) - set(kind.properties))
-        found = [name for name in own_fields if name in properties]
-        if found:
+    if identity.kind is not None and identity.kind != kind.name:
+        other = identity.kind
+        own = sorted(set(identity.fields) - set(kind.properties))
+        how = ", ".join(
+            ["its cache marker says so"] * identity.marked
+            + [f"it maps {', '.join(own)}"] * bool(own)
+        )
+        if kind.name == SEMANTIC_RECORDS.name and other == LLM_RECORDS.name:
+            if not identity.marked:
+                how = "it maps llm_output but not llm_string_hash, context_hash"
             raise ConfigurationError(
-                f"{where} holds {_KIND_LABELS.get(other.name, other.name)} entries (it maps "
-                f"{', '.join(found)}), so the {label} cannot use it: the LLM, semantic and "
-                "embeddings caches each need an index of their own (clear() of one would "
-                "delete the other's entries); give this cache another index name"
+                f"{where} holds exact LLM cache entries ({how}), so the semantic cache "
+                "cannot use it: its entries have no vectors and would never be found by "
+                "meaning, and clear() would delete the exact cache's entries; nothing was "
+                "changed; give the semantic cache another index name"
             )
-    if kind.name == SEMANTIC_RECORDS.name and "llm_output" in properties:
-        missing = [name for name in ("llm_string_hash", "context_hash") if name not in properties]
-        if missing:
-            raise ConfigurationError(
-                f"{where} holds exact LLM cache entries (it maps llm_output but not "
-                f"{', '.join(missing)}), so the semantic cache cannot use it: its entries have "
-                "no vectors and would never be found by meaning, and clear() would delete the "
-                "exact cache's entries; give the semantic cache another index name"
-            )
+        raise ConfigurationError(
+            f"{where} holds {kind_label(other)} entries ({how}), so the {label} cannot use "
+            "it: the LLM, semantic and embeddings caches each need an index of their own "
+            "(clear() of one would delete the other's entries); nothing was changed; give "
+            "this cache another index name"
+        )
+    if identity.kind is None:
+        if identity.adoptable_by(kind):
+            return True
+        raise foreign_index_error(index, identity, kind=kind.name, alias=alias)
     strict = str(mappings.get("dynamic", "true")).lower().startswith("strict")
     for name, wanted in kind.properties.items():
         expected = str(wanted.get("type", "object"))
@@ -250,6 +402,7 @@ def check_index_mapping(
                 "index name (the cache creates it with the right mapping), or reindex the "
                 "entries into an index this library created"
             )
+    return False
 
 
 _FORBIDDEN_CHARACTERS = '\\/*?"<>| ,#:'

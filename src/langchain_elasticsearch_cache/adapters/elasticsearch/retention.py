@@ -22,6 +22,9 @@ operator maps it to a policy with a ``rollover`` action in the hot phase (same c
 and a ``delete`` phase with ``min_age`` = the ttl (ILM counts ``min_age`` from the
 rollover, i.e. from the moment the index stopped receiving writes, which is the same bound:
 its newest entry is at most that old).
+
+Both refuse an alias behind which any index is not positively a cache of one kind (see
+``mappings.identify_mapping``): nothing is rolled over or dropped then.
 """
 
 from __future__ import annotations
@@ -32,11 +35,21 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import attrs
-from elasticsearch import Elasticsearch, NotFoundError
+from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 
 from ...domain.errors import ConfigurationError
-from .errors import translated
-from .mappings import EMBEDDING_RECORDS, LLM_RECORDS, RecordKind, validate_index_name
+from .admin import index_identities
+from .errors import error_type_and_reason, translated
+from .mappings import (
+    EMBEDDING_RECORDS,
+    LLM_RECORDS,
+    SEMANTIC_INDEX_SETTINGS,
+    SEMANTIC_RECORDS,
+    RecordKind,
+    foreign_index_error,
+    kind_label,
+    validate_index_name,
+)
 
 __all__ = [
     "FIRST_GENERATION",
@@ -54,6 +67,9 @@ __all__ = [
 FIRST_GENERATION = "000001"
 
 _KINDS: Mapping[str, RecordKind[Any]] = {"llm": LLM_RECORDS, "embeddings": EMBEDDING_RECORDS}
+#: an alias a semantic cache made (it puts its mapping on the indices behind it) rolls
+#: over to a semantic index
+_ROLLOVER_KINDS: Mapping[str, RecordKind[Any]] = {**_KINDS, "semantic": SEMANTIC_RECORDS}
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ONE_MS = timedelta(milliseconds=1)
 _GENERATION = re.compile(r"-\d+$")
@@ -237,13 +253,24 @@ def rollover(
             "with bootstrap_alias (CLI: rollover --bootstrap)"
         )
     kind = _alias_kind(client, alias)
+    settings = dict(SEMANTIC_INDEX_SETTINGS) if kind is SEMANTIC_RECORDS else None
     with translated(f"rolling over {alias!r}", client=client):
-        answer = client.indices.rollover(
-            alias=alias,
-            conditions=conditions,
-            mappings=kind.mappings,
-            dry_run=dry_run,
-        )
+        try:
+            answer = client.indices.rollover(
+                alias=alias,
+                conditions=conditions,
+                mappings=kind.mappings,
+                settings=settings,
+                dry_run=dry_run,
+            )
+        except BadRequestError as exc:
+            _, reason = error_type_and_reason(exc)
+            if settings is None or not any(name in reason for name in settings):
+                raise
+            # a node before 9.1 knows neither setting (see SEMANTIC_INDEX_SETTINGS)
+            answer = client.indices.rollover(
+                alias=alias, conditions=conditions, mappings=kind.mappings, dry_run=dry_run
+            )
     body = answer.body
     return RolloverResult(
         rolled_over=bool(body.get("rolled_over")),
@@ -255,23 +282,23 @@ def rollover(
 
 
 def _alias_kind(client: Elasticsearch, alias: str) -> RecordKind[Any]:
-    with translated(f"reading the mapping of {alias!r}", client=client):
-        mappings = client.indices.get_mapping(index=alias)
-    kinds = set()
-    for body in mappings.body.values():
-        fields = (body.get("mappings") or {}).get("properties") or {}
-        if "llm_output" in fields:
-            kinds.add("llm")
-        if "vector_dump" in fields:
-            kinds.add("embeddings")
+    """The cache kind of every index behind ``alias``, each positively identified (the
+    cache marker, or exactly a cache's fields); else a ``ConfigurationError`` before
+    anything is created or dropped."""
+    identities = index_identities(client, alias)
+    for name, identity in identities.items():
+        if identity.kind is None:
+            raise foreign_index_error(name, identity, alias=alias)
+    kinds = sorted({str(identity.kind) for identity in identities.values()})
     if len(kinds) != 1:
-        found = "both kinds" if kinds else "no cache fields"
-        raise ConfigurationError(
-            f"cannot tell which cache {alias!r} holds (its mappings have {found}): the new "
-            "index needs the cache's mapping; point the cache at the alias once (it puts the "
-            "mapping there), or bootstrap a new alias"
+        held = ", ".join(
+            f"{name}: {kind_label(str(identity.kind))}" for name, identity in identities.items()
         )
-    return _KINDS[kinds.pop()]
+        raise ConfigurationError(
+            f"the indices behind alias {alias!r} hold different caches ({held}); nothing was "
+            "changed: an alias must cover the indices of one cache only; remove the others"
+        )
+    return _ROLLOVER_KINDS[kinds[0]]
 
 
 @attrs.frozen
@@ -318,6 +345,8 @@ def purge_by_index(
     at or before ``now - ttl``. The write index is never dropped, nor an index whose
     entries are not all expired. Indices are deleted by their exact names (clusters that
     refuse wildcard deletes are fine). An index that holds no document is dropped too.
+    Nothing is dropped unless every index behind the alias is positively a cache of one
+    kind (its marker, or exactly a cache's fields): a ``ConfigurationError`` otherwise.
     """
     if isinstance(ttl, (int, float)) and not isinstance(ttl, bool):
         ttl = timedelta(seconds=ttl)
@@ -328,7 +357,9 @@ def purge_by_index(
         raise ConfigurationError("now must be a timezone-aware datetime")
     cutoff = now - ttl
     dropped: list[DroppedIndex] = []
-    for index in alias_indices(client, alias):
+    indices = alias_indices(client, alias)
+    _alias_kind(client, alias)  # every index behind it is a cache's, or none is dropped
+    for index in indices:
         if index.is_write_index:
             continue
         with translated(f"reading the newest entry of {index.name!r}", client=client):

@@ -34,7 +34,7 @@ from langchain_core.load import dumps
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.messages.utils import message_chunk_to_message
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult, Generation
-from langchain_core.runnables import Runnable
+from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from .coalescing import (
@@ -361,6 +361,22 @@ class CachedChatModel(BaseChatModel):
         manager.add_metadata(run_manager.inheritable_metadata)
         return manager
 
+    @classmethod
+    def _child_config(
+        cls, run_manager: CallbackManagerForLLMRun | AsyncCallbackManagerForLLMRun | None
+    ) -> RunnableConfig:
+        """The config of the wrapped model's ``stream``/``astream`` call.
+
+        langchain-core does not pass a run manager to ``_stream``/``_astream`` (it calls
+        them with ``stop`` and the call's arguments only), so there the wrapped model's run
+        inherits the callbacks of the surrounding runnable (a LangGraph node, say); it is
+        still tagged ``nostream``, or LangGraph's ``stream_mode="messages"`` would emit
+        every token twice (the wrapper's and the model's).
+        """
+        if run_manager is None:
+            return {"tags": [_NOSTREAM_TAG]}
+        return {"callbacks": cls._child_callbacks(run_manager)}
+
     # -- sync paths ----------------------------------------------------------------------
 
     def _generate(
@@ -433,7 +449,7 @@ class CachedChatModel(BaseChatModel):
                 return
             chunks: list[AIMessageChunk] = []
             source = self._uncached().stream(
-                messages, {"callbacks": self._child_callbacks(run_manager)}, stop=stop, **kwargs
+                messages, self._child_config(run_manager), stop=stop, **kwargs
             )
             with closing(source):  # type: ignore[type-var]
                 for message in source:
@@ -529,7 +545,7 @@ class CachedChatModel(BaseChatModel):
                 return
             chunks: list[AIMessageChunk] = []
             source = self._uncached().astream(
-                messages, {"callbacks": self._child_callbacks(run_manager)}, stop=stop, **kwargs
+                messages, self._child_config(run_manager), stop=stop, **kwargs
             )
             async with aclosing(source):  # type: ignore[type-var]
                 async for message in source:

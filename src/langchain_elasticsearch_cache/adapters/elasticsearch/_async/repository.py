@@ -62,7 +62,15 @@ from ..errors import (
     refused_entry_reason,
     translated,
 )
-from ..mappings import MAX_ID_BYTES, RecordKind, check_index_mapping, validate_index_name
+from ..mappings import (
+    MAX_ID_BYTES,
+    RecordKind,
+    cache_marker,
+    check_index_mapping,
+    foreign_index_error,
+    identify_mapping,
+    validate_index_name,
+)
 
 __all__ = ["AsyncElasticsearchRepository"]
 
@@ -86,7 +94,7 @@ def _index_gone(error: Any) -> bool:
     )
 
 
-def _epoch_millis(value: datetime) -> int:
+def epoch_millis(value: datetime) -> int:
     """Whole milliseconds since the epoch, rounded down (what a ``date`` field stores)."""
     return (value - _EPOCH) // _ONE_MS
 
@@ -280,20 +288,57 @@ class AsyncElasticsearchRepository(Generic[R]):
         )
 
     async def _check_mapping(self, *, alias: bool) -> bool:
-        """Raise ``ConfigurationError`` if an index behind the name cannot hold this
-        kind's entries; False if the index vanished meanwhile (bootstrap again)."""
+        """Raise ``ConfigurationError`` unless every index behind the name is positively a
+        cache of this kind (``mappings.check_index_mapping``); False if the index vanished
+        meanwhile (bootstrap again).
+
+        An index that is not identified but maps no field this kind does not write (e.g.
+        created by hand with no mapping) is taken over when it holds no document: its
+        mapping and marker are put on it. Holding documents, it is refused.
+        """
         try:
             answer = await self._client.indices.get_mapping(index=self._index_name)
         except NotFoundError:
             return False
+        adopt: list[tuple[str, dict[str, Any]]] = []
         for index, body in sorted(answer.body.items()):
-            check_index_mapping(
-                self._kind,
-                index,
-                body.get("mappings") or {},
-                alias=self._index_name if alias else None,
-            )
+            mappings = body.get("mappings") or {}
+            behind = self._index_name if alias else None
+            if check_index_mapping(self._kind, index, mappings, alias=behind):
+                documents = await self._documents_in(index)
+                if documents:
+                    raise foreign_index_error(
+                        index,
+                        identify_mapping(mappings),
+                        kind=self._kind.name,
+                        alias=behind,
+                        documents=documents,
+                    )
+                adopt.append((index, mappings))
+        for index, mappings in adopt:
+            await self._adopt(index, mappings)
         return True
+
+    async def _documents_in(self, index: str) -> int:
+        """Every document of ``index``, refreshed first (a count sees refreshed ones)."""
+        with contextlib.suppress(AuthorizationException):
+            await self._client.indices.refresh(index=index)
+        answer = await self._client.count(index=index)
+        return int(answer["count"])
+
+    async def _adopt(self, index: str, mappings: dict[str, Any]) -> None:
+        """Put this kind's mapping (the fields not mapped yet) and marker on an index that
+        holds no document; ``_meta`` the index already has is kept."""
+        present = mappings.get("properties") or {}
+        properties = {
+            name: value
+            for name, value in self._kind.mappings["properties"].items()
+            if name not in present
+        }
+        meta = dict(mappings.get("_meta") or {})
+        meta.update(cache_marker(self._kind.name))
+        await self._client.indices.put_mapping(index=index, properties=properties, meta=meta)
+        logger.info("took over the empty index %r for the %s cache", index, self._kind.name)
 
     async def _create_index(self) -> None:
         """Create the index with the kind's mapping (settings come from index templates)."""
@@ -716,9 +761,16 @@ class AsyncElasticsearchRepository(Generic[R]):
             with contextlib.suppress(*CLIENT_ERRORS):
                 await self._client.close_point_in_time(id=pit_id)
 
+    async def _ensure_deletable(self) -> None:
+        """Before deleting by query: behind an alias, check again every index it covers
+        now (an index added since the first check must be a cache of this kind too)."""
+        if await self._ensure_index() and not await self._check_mapping(alias=True):
+            self._forget_indices(index_missing=True)
+            await self._ensure_index()
+
     async def clear(self) -> int:
         with self._translated("clear"):
-            await self._ensure_index()
+            await self._ensure_deletable()
             return await self._delete_matching({"match_all": {}})
 
     async def delete_older_than(self, cutoff: datetime) -> int:
@@ -730,12 +782,12 @@ class AsyncElasticsearchRepository(Generic[R]):
         # A ``date`` field keeps whole milliseconds. Documents stored before the cutoff's
         # millisecond are certainly older; those within it are checked against the exact
         # timestamp in their source. A document without a timestamp counts as the epoch.
-        millis = _epoch_millis(cutoff)
+        millis = epoch_millis(cutoff)
         certain: list[dict[str, Any]] = [_ms_range(lt=millis)]
         if cutoff >= _EPOCH:
             certain.append(_missing_timestamp())
         with self._translated("delete_older_than"):
-            await self._ensure_index()
+            await self._ensure_deletable()
             deleted = await self._delete_matching(_any_of(*certain))
             deleted += await self._delete_streamed(
                 _ms_range(gte=millis, lte=millis),

@@ -39,7 +39,7 @@ from ....domain.errors import BackendError, ConfigurationError
 from ....domain.semantic_records import SemanticCandidate, SemanticRecord, VectorQuery
 from ..errors import error_type_and_reason
 from ..mappings import SEMANTIC_INDEX_SETTINGS, SEMANTIC_RECORDS
-from .repository import AsyncElasticsearchRepository, _epoch_millis
+from .repository import AsyncElasticsearchRepository, epoch_millis
 
 __all__ = ["DEFAULT_NUM_CANDIDATES", "AsyncElasticsearchVectorRepository"]
 
@@ -280,7 +280,7 @@ class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRe
         if query.not_before is not None:
             # a date field keeps whole milliseconds: entries within not_before's
             # millisecond pass this filter and are checked exactly afterwards
-            millis = _epoch_millis(query.not_before)
+            millis = epoch_millis(query.not_before)
             filters.append({"range": {"timestamp": {"gte": millis, "format": "epoch_millis"}}})
         wanted = self._num_candidates or max(DEFAULT_NUM_CANDIDATES, 10 * k)
         return {

@@ -64,7 +64,15 @@ from ..errors import (
     refused_entry_reason,
     translated,
 )
-from ..mappings import MAX_ID_BYTES, RecordKind, check_index_mapping, validate_index_name
+from ..mappings import (
+    MAX_ID_BYTES,
+    RecordKind,
+    cache_marker,
+    check_index_mapping,
+    foreign_index_error,
+    identify_mapping,
+    validate_index_name,
+)
 
 __all__ = ["ElasticsearchRepository"]
 
@@ -88,7 +96,7 @@ def _index_gone(error: Any) -> bool:
     )
 
 
-def _epoch_millis(value: datetime) -> int:
+def epoch_millis(value: datetime) -> int:
     """Whole milliseconds since the epoch, rounded down (what a ``date`` field stores)."""
     return (value - _EPOCH) // _ONE_MS
 
@@ -282,20 +290,57 @@ class ElasticsearchRepository(Generic[R]):
         )
 
     def _check_mapping(self, *, alias: bool) -> bool:
-        """Raise ``ConfigurationError`` if an index behind the name cannot hold this
-        kind's entries; False if the index vanished meanwhile (bootstrap again)."""
+        """Raise ``ConfigurationError`` unless every index behind the name is positively a
+        cache of this kind (``mappings.check_index_mapping``); False if the index vanished
+        meanwhile (bootstrap again).
+
+        An index that is not identified but maps no field this kind does not write (e.g.
+        created by hand with no mapping) is taken over when it holds no document: its
+        mapping and marker are put on it. Holding documents, it is refused.
+        """
         try:
             answer = self._client.indices.get_mapping(index=self._index_name)
         except NotFoundError:
             return False
+        adopt: list[tuple[str, dict[str, Any]]] = []
         for index, body in sorted(answer.body.items()):
-            check_index_mapping(
-                self._kind,
-                index,
-                body.get("mappings") or {},
-                alias=self._index_name if alias else None,
-            )
+            mappings = body.get("mappings") or {}
+            behind = self._index_name if alias else None
+            if check_index_mapping(self._kind, index, mappings, alias=behind):
+                documents = self._documents_in(index)
+                if documents:
+                    raise foreign_index_error(
+                        index,
+                        identify_mapping(mappings),
+                        kind=self._kind.name,
+                        alias=behind,
+                        documents=documents,
+                    )
+                adopt.append((index, mappings))
+        for index, mappings in adopt:
+            self._adopt(index, mappings)
         return True
+
+    def _documents_in(self, index: str) -> int:
+        """Every document of ``index``, refreshed first (a count sees refreshed ones)."""
+        with contextlib.suppress(AuthorizationException):
+            self._client.indices.refresh(index=index)
+        answer = self._client.count(index=index)
+        return int(answer["count"])
+
+    def _adopt(self, index: str, mappings: dict[str, Any]) -> None:
+        """Put this kind's mapping (the fields not mapped yet) and marker on an index that
+        holds no document; ``_meta`` the index already has is kept."""
+        present = mappings.get("properties") or {}
+        properties = {
+            name: value
+            for name, value in self._kind.mappings["properties"].items()
+            if name not in present
+        }
+        meta = dict(mappings.get("_meta") or {})
+        meta.update(cache_marker(self._kind.name))
+        self._client.indices.put_mapping(index=index, properties=properties, meta=meta)
+        logger.info("took over the empty index %r for the %s cache", index, self._kind.name)
 
     def _create_index(self) -> None:
         """Create the index with the kind's mapping (settings come from index templates)."""
@@ -714,9 +759,16 @@ class ElasticsearchRepository(Generic[R]):
             with contextlib.suppress(*CLIENT_ERRORS):
                 self._client.close_point_in_time(id=pit_id)
 
+    def _ensure_deletable(self) -> None:
+        """Before deleting by query: behind an alias, check again every index it covers
+        now (an index added since the first check must be a cache of this kind too)."""
+        if self._ensure_index() and not self._check_mapping(alias=True):
+            self._forget_indices(index_missing=True)
+            self._ensure_index()
+
     def clear(self) -> int:
         with self._translated("clear"):
-            self._ensure_index()
+            self._ensure_deletable()
             return self._delete_matching({"match_all": {}})
 
     def delete_older_than(self, cutoff: datetime) -> int:
@@ -728,12 +780,12 @@ class ElasticsearchRepository(Generic[R]):
         # A ``date`` field keeps whole milliseconds. Documents stored before the cutoff's
         # millisecond are certainly older; those within it are checked against the exact
         # timestamp in their source. A document without a timestamp counts as the epoch.
-        millis = _epoch_millis(cutoff)
+        millis = epoch_millis(cutoff)
         certain: list[dict[str, Any]] = [_ms_range(lt=millis)]
         if cutoff >= _EPOCH:
             certain.append(_missing_timestamp())
         with self._translated("delete_older_than"):
-            self._ensure_index()
+            self._ensure_deletable()
             deleted = self._delete_matching(_any_of(*certain))
             deleted += self._delete_streamed(
                 _ms_range(gte=millis, lte=millis),

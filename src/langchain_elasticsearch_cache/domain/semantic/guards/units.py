@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from .words import words
+from .numerals import extract_numbers
+from .words import TOKEN_RE
 
 __all__ = ["unit_guard", "unit_words"]
 
@@ -53,10 +54,12 @@ def _unit_table() -> dict[str, str]:
         "kcal": "kcal calorie calories",
         "kj": "kj kilojoule kilojoules",
         "kwh": "kwh",
+        "joule": "joule joules",
         "watt": "watt watts kw kilowatt kilowatts",
         "mph": "mph",
         "kph": "kph",
         "acre": "acre acres",
+        "parsec": "parsec parsecs",
         "hectare": "hectare hectares",
         "byte": "byte bytes kb mb gb tb kilobyte kilobytes megabyte megabytes gigabyte gigabytes",
     }.items():
@@ -71,7 +74,54 @@ _UNIT_SYMBOL_RE = re.compile(
     r"km\s?/\s?h|°\s?[CF]\b|[$€£¥]|(?<=\d)\s?(?P<short>[mglhs])\b", re.IGNORECASE
 )
 _SYMBOLS = {"$": "usd", "€": "eur", "£": "gbp", "¥": "jpy"}
+_SPEED_RE = re.compile(r"km\s?/\s?h", re.IGNORECASE)
+# the last word or number of a text ("5", "1,000", "twenty-five"), and a number first
+_LAST_WORD_RE = re.compile(r"[\w.,'-]+$")
+_FIRST_NUMBER_RE = re.compile(r"\s?\d")
 _SHORT_UNITS = {"m": "m", "g": "g", "l": "l", "h": "hour", "s": "second"}
+
+
+def _is_quantity(text: str) -> bool:
+    """Whether ``text`` (the word next to a unit, hyphens and spaces stripped) is a number
+    (:func:`.numerals.extract_numbers`: digits or a spelled-out number, not an ordinal)."""
+    return any(kind != "ord" for kind, _ in extract_numbers(text))
+
+
+def _quantified_before(text: str, start: int) -> bool:
+    before = _LAST_WORD_RE.search(text[:start].rstrip(" \t-\u00a0"))
+    return before is not None and _is_quantity(before.group())
+
+
+def _quantified_after(text: str, end: int) -> bool:
+    return _FIRST_NUMBER_RE.match(text[end:]) is not None
+
+
+def _unit_occurrences(text: str) -> list[tuple[str, bool]]:
+    """Each unit of ``text``, canonical, with whether a quantity comes with it: a number
+    right before it ("5 km", "five-mile", "20°C", "3h"), or right after a currency symbol
+    ("$4")."""
+    found: list[tuple[str, bool]] = []
+    for match in _UNIT_SYMBOL_RE.finditer(text):
+        token = match.group()
+        if match["short"]:
+            found.append((_SHORT_UNITS[match["short"].lower()], True))
+            continue
+        if token in _SYMBOLS:
+            unit = _SYMBOLS[token]
+        elif token.lower().startswith("km"):
+            unit = "kph"
+        else:
+            unit = "celsius" if token[-1] in "cC" else "fahrenheit"
+        quantified = _quantified_before(text, match.start()) or (
+            token in _SYMBOLS and _quantified_after(text, match.end())
+        )
+        found.append((unit, quantified))
+    without_speed = _SPEED_RE.sub(lambda m: " " * len(m.group()), text)
+    for match in TOKEN_RE.finditer(without_speed):
+        word = match.group().lower().replace("\u2019", "'")
+        if word in _UNIT_WORDS:
+            found.append((_UNIT_WORDS[word], _quantified_before(text, match.start())))
+    return found
 
 
 def unit_words(text: str) -> Counter[str]:
@@ -87,29 +137,24 @@ def unit_words(text: str) -> Counter[str]:
     Returns:
         How many times each canonical unit occurs.
     """
-    found: Counter[str] = Counter()
-    for match in _UNIT_SYMBOL_RE.finditer(text):
-        token = match.group()
-        if match["short"]:
-            found[_SHORT_UNITS[match["short"].lower()]] += 1
-        elif token in _SYMBOLS:
-            found[_SYMBOLS[token]] += 1
-        elif token.lower().startswith("km"):
-            found["kph"] += 1
-        else:
-            found["celsius" if token[-1] in "cC" else "fahrenheit"] += 1
-    without_speed = re.sub(r"km\s?/\s?h", " ", text, flags=re.IGNORECASE)
-    for word in words(without_speed):
-        if word in _UNIT_WORDS:
-            found[_UNIT_WORDS[word]] += 1
-    return found
+    return Counter(unit for unit, _ in _unit_occurrences(text))
 
 
 def unit_guard(query_text: str, candidate_text: str | None) -> bool:
-    """The units rule: both texts name the same units (:func:`unit_words`, as a multiset).
+    """The units rule: a quantity is in the same unit in both texts, and two texts that
+    name units name the same ones.
 
     "How long to walk 5 km?" never answers "How long to walk 5 miles?", nor "°C" "°F", nor
-    "$" "€".
+    "$" "€", nor "Is 38 a fever?" "Is 38 °F a fever?". Refused when the units that come
+    with a quantity (a number right before: "5 km", "five miles", "20°C"; after a currency
+    symbol: "$4") differ, as multisets; or, when both texts name a unit, when the units
+    without a quantity differ ("in Fahrenheit" / "in Celsius", "a cup of sugar" / "a
+    tablespoon of sugar", "Convert 50 kg to pounds" / "Convert 50 kg").
+
+    A unit word without a quantity, against a text that names no unit at all, is no
+    conflict: "make a cup of green tea" / "prepare green tea", "What are your opening
+    hours?" / "When are you open?". ("a" is no quantity, as for
+    :func:`.numerals.number_guard`: "a cup" is a cup, not one cup.)
 
     Args:
         query_text: The meaning text of the prompt being looked up.
@@ -117,8 +162,18 @@ def unit_guard(query_text: str, candidate_text: str | None) -> bool:
             the entry was stored without its input (``store_input=False``).
 
     Returns:
-        True when the multisets are equal, or the candidate is unknown.
+        False when the quantified units differ, or both texts name units and those without
+        a quantity differ; True otherwise, or when the candidate is unknown.
     """
     if candidate_text is None:
         return True
-    return unit_words(query_text) == unit_words(candidate_text)
+    query, candidate = _unit_occurrences(query_text), _unit_occurrences(candidate_text)
+    if _units(query, quantified=True) != _units(candidate, quantified=True):
+        return False
+    if not query or not candidate:
+        return True  # a unit without a quantity, against a text naming no unit
+    return _units(query, quantified=False) == _units(candidate, quantified=False)
+
+
+def _units(occurrences: list[tuple[str, bool]], *, quantified: bool) -> Counter[str]:
+    return Counter(unit for unit, with_quantity in occurrences if with_quantity == quantified)
