@@ -107,7 +107,10 @@ def test_the_hand_worked_table(pairs_file: Path, capsys: pytest.CaptureFixture[s
     assert code == 0, err
     assert err == ""
     assert EXPECTED_TABLE in out
-    assert "chosen threshold: 0.9 (the most hits at precision >= 0.95)" in out
+    # issue 18: 2 right of 2 hits cannot show a precision of 0.95 (the 95% interval's lower
+    # bound is 2/(2+1.96^2) = 0.34), so 0.9 is the best on these pairs, not a recommendation
+    assert "not enough evidence: no threshold recommended" in out
+    assert "best on these pairs: 0.9 (the most hits at precision >= 0.95, marked *)" in out
     assert "1 pair(s) refused by the hit guard, 0 with another context" in out
 
 
@@ -313,6 +316,10 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
         "target out of range": ([str(good), *table, "--target-precision", "1.5"], "(0, 1]"),
         "holdout out of range": ([str(good), *table, "--holdout", "1"], "strictly between"),
         "unknown extension": ([str(tmp_path / "pairs.txt"), *table], "cannot tell the format"),
+        "null label": (
+            [str(_jsonl(tmp_path / "null.jsonl", [{"a": "x", "b": "y", "same": None}])), *table],
+            "line 1: field 'same' is null; write true or false",
+        ),
     }
 
 
@@ -331,6 +338,7 @@ CASES = [
     "target out of range",
     "holdout out of range",
     "unknown extension",
+    "null label",
 ]
 
 
@@ -448,3 +456,190 @@ def test_the_console_command_in_a_fresh_process(pairs_file: Path) -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert EXPECTED_TABLE in completed.stdout
+
+
+# -- how sure (issue 18): the interval, the verdict, the pairs to label, the lists --------
+
+FRANCE = ("What is the capital of France?", "Which city is the capital of France?")  # 0.96
+SKY = ("Why is the sky blue?", "What makes the sky blue?")  # 0.8
+OLDER = ("Is Paris bigger than Lyon?", "Is Paris older than Lyon?")  # 0.882, guard accepts
+
+
+def _copies(path: Path, *groups: tuple[tuple[str, str], bool, int]) -> Path:
+    rows: list[dict[str, object]] = []
+    for (a, b), same, copies in groups:
+        rows += [{"a": a, "b": b, "same": same} for _ in range(copies)]
+    return _jsonl(path, rows)
+
+
+def test_too_few_pairs_for_the_target_is_not_enough_evidence_with_the_pairs_it_needs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 15 right of 15 hits at 0.9: the 95% interval is 0.796..1, below a 0.99 target.
+    # 381 hits at precision 1 would lift its lower bound to 0.99 (n/(n+z^2) >= 0.99); 15 of
+    # the 20 pairs are hits there, so about ceil(381 * 20 / 15) = 508 pairs, 488 more
+    path = _copies(tmp_path / "few.jsonl", (FRANCE, True, 15), (OLDER, False, 5))
+    args = [str(path), "--embedding", TABLE, "--threshold-grid", "0.6,0.9"]
+    code, out, err = run([*args, "--target-precision", "0.99"], capsys)
+    assert code == 0, err
+    assert "chosen threshold" not in out
+    assert (
+        "not enough evidence: no threshold recommended. At every threshold the 95% interval "
+        "on precision (Wilson) reaches below 0.99" in out
+    )
+    assert (
+        "best on these pairs: 0.9 (the most hits at precision >= 0.99, marked *): precision "
+        "1.000 (95% interval 0.796-1.000)" in out
+    )
+    assert "to settle it, label about 508 pairs in all (488 more than these 20)." in out
+    assert (
+        "at 0.9, 15 of 15 hits are right (precision 1.000) and 75.0% of the pairs are hits; "
+        "381 hits at that precision would lift the 95% interval's lower bound to 0.99" in out
+    )
+    document = _json_run([*args, "--target-precision", "0.99"], capsys)
+    assert document["verdict"] == "not_enough_evidence"
+    assert document["recommended_threshold"] is None
+    assert document["confidence"] == 0.95
+    chosen = document["chosen"]
+    assert chosen["threshold"] == 0.9  # type: ignore[index]
+    assert chosen["precision_interval"] == pytest.approx([0.796117, 1.0], abs=1e-6)  # type: ignore[index]
+    assert document["labelling_estimate"] == {
+        "threshold": 0.9,
+        "precision": 1.0,
+        "hit_rate": 0.75,
+        "hits": 15,
+        "hits_needed": 381,
+        "calibration_pairs_needed": 508,
+        "pairs_needed": 508,
+        "more_pairs": 488,
+    }
+    # a target of 1 is never shown by a sample: it says so instead of a number
+    code, out, _ = run([*args, "--target-precision", "1"], capsys)
+    assert code == 0
+    assert "no number of pairs can show a precision of 1" in out
+    document = _json_run([*args, "--target-precision", "1"], capsys)
+    assert document["verdict"] == "not_enough_evidence"
+    assert document["labelling_estimate"] is None
+
+
+def test_enough_pairs_recommend_the_most_hits_whose_interval_reaches_the_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # at 0.8: 200 right, 5 wrong; precision 0.976 reaches 0.95 but its interval
+    # (0.944..0.990) does not. At 0.9: 100 of 100, interval 0.963..1: chosen, fewer hits
+    path = _copies(
+        tmp_path / "many.jsonl", (FRANCE, True, 100), (SKY, True, 100), (OLDER, False, 5)
+    )
+    args = [str(path), "--embedding", TABLE, "--threshold-grid", "0.8,0.9"]
+    code, out, err = run(args, capsys)
+    assert code == 0, err
+    assert (
+        "chosen threshold: 0.9 (the most hits whose 95% interval on precision lies at or above "
+        "0.95): precision 1.000 (95% interval 0.963-1.000)" in out
+    )
+    assert "     0.9*" in out and "not enough evidence" not in out
+    assert "wrong hits at 0.9: none" in out
+    document = _json_run(args, capsys)
+    assert (document["verdict"], document["recommended_threshold"]) == ("recommended", 0.9)
+    assert document["labelling_estimate"] is None
+    low, high = document["table"][0]["precision_interval"]  # type: ignore[index]
+    assert (round(low, 3), round(high, 3)) == (0.944, 0.99)
+
+
+def test_the_wrong_hits_and_the_guards_refusals_are_listed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [{"a": a, "b": b, "same": same, "category": c} for a, b, same, c in PAIRS]
+    rows += [
+        # line 7: a same pair (as labelled) the number rule refuses at similarity 1.0
+        {"a": "What is 17 times 23?", "b": "What is 17 times 24?", "same": True},
+        # line 8: uncategorised, a wrong hit at 0.8
+        {"a": SKY[0], "b": SKY[1], "same": False},
+    ]
+    path = _jsonl(tmp_path / "lists.jsonl", rows)
+    # target 0.5: at 0.6, 3 right of 6 hits (three wrong: 0.882, 0.8 and the chat 0.6)
+    args = [str(path), "--embedding", TABLE, "--threshold-grid", GRID, "--target-precision"]
+    code, out, err = run([*args, "0.5"], capsys)
+    assert code == 0, err
+    lines = out.splitlines()
+    start = lines.index(
+        "wrong hits at 0.6: 3; by category: no category 1, chat 1, other_question 1"
+    )
+    assert lines[start + 1 : start + 6] == [
+        '  0.882  line 4  other_question: "Is Paris bigger than Lyon?" / '
+        '"Is Paris older than Lyon?"',
+        '  0.800  line 8: "Why is the sky blue?" / "What makes the sky blue?"',
+        # a chat pair shows the texts compared: the last questions
+        '  0.600  line 6  chat: "How do I open an account?" / "How do I change my card PIN?"',
+        "same-meaning pairs the hit guard refuses: 1 (1 at similarity >= 0.6: hits the guard "
+        "costs there)",
+        '  1.000  line 7  refused by numbers: "What is 17 times 23?" / "What is 17 times 24?"',
+    ]
+    assert "(none)" not in out
+    document = _json_run([*args, "0.5"], capsys)
+    assert document["false_hits_by_category"] == {
+        "chat": 1,
+        "no category": 1,
+        "other_question": 1,
+    }
+    wrong = document["wrong_hits"]
+    assert [hit["line"] for hit in wrong] == [4, 8, 6]  # type: ignore[union-attr]
+    chat = wrong[2]  # type: ignore[index]
+    assert chat["a"] == PAIRS[5][0] and chat["category"] == "chat"
+    assert chat["compared"] == ["How do I open an account?", "How do I change my card PIN?"]
+    assert wrong[1]["category"] is None  # type: ignore[index]
+    assert document["guard_refusals"] == [
+        {
+            "a": "What is 17 times 23?",
+            "b": "What is 17 times 24?",
+            "compared": ["What is 17 times 23?", "What is 17 times 24?"],
+            "similarity": 1.0,
+            "category": None,
+            "line": 7,
+            "rules": ["numbers"],
+            "at_threshold": True,
+        }
+    ]
+    # without the guard there is nothing it refused
+    assert _json_run([*args, "0.5", "--no-guard"], capsys)["guard_refusals"] is None
+
+
+def test_long_lists_are_bounded_unless_details_is_asked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 25 wrong hits at 0.8 (3 right of 28: precision 0.107 reaches a 0.1 target)
+    path = _copies(tmp_path / "wrong.jsonl", (FRANCE, True, 3), (OLDER, False, 25))
+    args = [str(path), "--embedding", TABLE, "--threshold-grid", "0.8", "--target-precision"]
+    _, out, _ = run([*args, "0.1"], capsys)
+    listed = [line for line in out.splitlines() if line.startswith("  0.882  line ")]
+    assert len(listed) == 20
+    assert "  ... and 5 more (--details lists them all)" in out
+    _, out, _ = run([*args, "0.1", "--details"], capsys)
+    listed = [line for line in out.splitlines() if line.startswith("  0.882  line ")]
+    assert len(listed) == 25 and "more (--details" not in out
+    assert len(_json_run([*args, "0.1"], capsys)["wrong_hits"]) == 25  # type: ignore[arg-type]
+
+
+def test_the_held_out_figures_have_their_interval_too(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["builtin", "--embedding", "tests.fake_embeddings:hashed", "--target-precision", "0.5"]
+    code, out, err = run([*args, "--holdout", "0.3"], capsys)
+    assert code == 0, err
+    held = [line for line in out.splitlines() if line.startswith("on the ")]
+    assert len(held) == 1 and "held-out pairs: precision " in held[0]
+    assert "(95% interval " in held[0]
+    result = _json_run([*args, "--holdout", "0.3"], capsys)["holdout"]["result"]  # type: ignore[index]
+    low, high = result["precision_interval"]
+    assert 0.0 <= low <= result["precision"] <= high <= 1.0
+
+
+def test_the_help_documents_the_verdict_and_the_exit_codes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["calibrate", "--help"])
+    assert exited.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "'not enough evidence'" in text
+    assert "Exit 0 with a verdict (a threshold, or not enough evidence" in text
+    assert "1 when no threshold reaches the target even on the pairs' observed precision" in text
+    assert "--details" in text

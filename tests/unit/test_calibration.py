@@ -1,5 +1,6 @@
 """The calibration core: the exact table on a hand-worked example, the threshold choice,
-the seeded holdout split, the pluggable scoring and the PNG plot."""
+the seeded holdout split, the pluggable scoring and the PNG plot; the precision interval,
+the evidence-backed choice, the pairs still to label, the wrong hits and guard refusals."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import struct
 import sys
 from pathlib import Path
 
+import attrs
 import pytest
 
 from langchain_elasticsearch_cache.domain.errors import ConfigurationError
+from langchain_elasticsearch_cache.domain.semantic import default_hit_guard
 from langchain_elasticsearch_cache.evaluation import (
     LabelledPair,
     PlotExtraMissingError,
@@ -27,6 +30,13 @@ from langchain_elasticsearch_cache.evaluation import (
     read_pairs,
     score_pairs,
 )
+from langchain_elasticsearch_cache.evaluation.evidence import (
+    count_by_category,
+    guard_refusals,
+    labelling_estimate,
+    wrong_hits,
+)
+from langchain_elasticsearch_cache.evaluation.interval import hits_needed, wilson_interval
 
 # Six pairs: three the same, three not. The fake similarity is a fixed table; the guard
 # rejects the changed-number pair, which the similarity alone would take for a hit.
@@ -326,3 +336,144 @@ def test_without_matplotlib_the_error_names_the_extra(
     assert not (tmp_path / "pr.png").exists()
     assert issubclass(PlotExtraMissingError, ImportError)
     assert issubclass(PlotExtraMissingError, ConfigurationError)
+
+
+# -- how sure: the Wilson interval, the evidence-backed choice, the pairs still to label ---
+
+
+@pytest.mark.parametrize(
+    ("successes", "trials", "lower", "upper"),
+    [
+        # z = 1.959964; k = 0: upper z^2/(n+z^2); k = n: lower n/(n+z^2)
+        (0, 15, 0.0, 0.203883),
+        (15, 15, 0.796117, 1.0),
+        (50, 100, 0.403832, 0.596168),
+        (64, 67, 0.876422, 0.984656),
+        (0, 0, 0.0, 1.0),  # no hit: no information
+    ],
+)
+def test_the_wilson_interval_for_known_counts(
+    successes: int, trials: int, lower: float, upper: float
+) -> None:
+    got = wilson_interval(successes, trials)
+    assert got == pytest.approx((lower, upper), abs=1e-6)
+
+
+def test_the_interval_at_other_confidences_and_bad_arguments() -> None:
+    # z(0.99) = 2.575829: 15/15 -> 15/(15+6.634897) = 0.693324
+    assert wilson_interval(15, 15, 0.99)[0] == pytest.approx(0.693324, abs=1e-6)
+    for bad in [(3, 2), (-1, 4), (1, 2.0)]:
+        with pytest.raises(ConfigurationError):
+            wilson_interval(*bad)  # type: ignore[arg-type]
+    for confidence in (0.0, 1.0, 1.5):
+        with pytest.raises(ConfigurationError, match="strictly between 0 and 1"):
+            wilson_interval(1, 2, confidence)
+
+
+@pytest.mark.parametrize(
+    ("precision", "target", "needed"),
+    [
+        # 0 wrong: n/(n+z^2) >= t  <=>  n >= z^2 t/(1-t): 0.99 -> 380.3, 0.95 -> 72.99
+        (1.0, 0.99, 381),
+        (1.0, 0.95, 73),
+        # some wrong: z^2 t(1-t)/(p-t)^2 = 3.841459 * 0.09 / 0.0025 = 138.3
+        (0.95, 0.9, 139),
+        (1.12, 0.95, None),  # not a precision: refused below
+        (0.9, 0.95, None),  # below the target: never
+        (0.95, 0.95, None),  # at the target: the lower bound only approaches it
+        (1.0, 1.0, None),  # a target of 1 is never shown by a finite sample
+    ],
+)
+def test_hits_needed(precision: float, target: float, needed: int | None) -> None:
+    if precision > 1:
+        with pytest.raises(ConfigurationError):
+            hits_needed(precision, target)
+        return
+    assert hits_needed(precision, target) == needed
+
+
+def _scored(rows: list[tuple[bool, float, int]]) -> list[ScoredPair]:
+    """(same, similarity, copies) -> that many scored pairs."""
+    scored = []
+    for same, similarity, copies in rows:
+        for index in range(copies):
+            pair = LabelledPair(f"a{similarity}{index}", f"b{similarity}{index}", same, None, index)
+            scored.append(ScoredPair(pair, similarity))
+    return scored
+
+
+def test_with_a_confidence_the_choice_needs_the_interval_above_the_target() -> None:
+    # 100 right at 0.96, 100 right and 5 wrong at 0.8: at 0.8 the observed precision
+    # 200/205 = 0.976 reaches 0.95 but its interval (0.944..0.990) does not; at 0.9 100 of
+    # 100 (lower bound 100/(100+z^2) = 0.963) does, with fewer hits
+    scored = _scored([(True, 0.96, 100), (True, 0.8, 100), (False, 0.8, 5), (False, 0.5, 5)])
+    plain = calibrate(scored, target_precision=0.95, thresholds=[0.8, 0.9])
+    assert plain.threshold == 0.8 and plain.supported and plain.interval is None
+    sure = calibrate(scored, target_precision=0.95, thresholds=[0.8, 0.9], confidence=0.95)
+    assert sure.threshold == 0.9 and sure.supported
+    assert sure.interval == pytest.approx((0.963007, 1.0), abs=1e-6)
+
+
+def test_with_too_few_pairs_the_observed_choice_is_kept_but_not_supported() -> None:
+    scored = _scored([(True, 0.96, 15), (False, 0.5, 5)])
+    result = calibrate(scored, target_precision=0.99, thresholds=[0.9], confidence=0.95)
+    assert result.threshold == 0.9 and result.reason is None
+    assert not result.supported
+    assert result.interval == pytest.approx((0.796117, 1.0), abs=1e-6)
+    # at 0.9: 381 hits at precision 1 lift the lower bound to 0.99; 15 hits in 20 pairs
+    estimate = labelling_estimate(result.table, 0.99)
+    assert estimate is not None
+    assert (estimate.threshold, estimate.hits_needed) == (0.9, 381)
+    assert estimate.pairs_needed == 508  # ceil(381 * 20 / 15)
+    assert estimate.more_pairs == 488
+    held = calibrate_with_holdout(
+        scored, target_precision=0.99, thresholds=[0.9], confidence=0.95, holdout=0.3
+    )
+    assert held.calibration.confidence == 0.95 and not held.calibration.supported
+
+
+def test_the_estimate_takes_the_threshold_needing_the_fewest_pairs() -> None:
+    # at 0.7: 95 right, 5 wrong of 100 hits in 110 pairs (precision 0.95: 139 hits for a
+    # target of 0.9, at hit rate 100/110: 153 pairs); at 0.9: 10 of 10 (n >= z^2 0.9/0.1 =
+    # 34.6: 35 hits, at hit rate 10/110: 385 pairs)
+    scored = _scored([(True, 0.95, 10), (True, 0.8, 85), (False, 0.8, 5), (False, 0.5, 10)])
+    table = metrics_table(scored, [0.7, 0.9])
+    estimate = labelling_estimate(table, 0.9)
+    assert estimate is not None
+    assert (estimate.threshold, estimate.hits_needed, estimate.pairs_needed) == (0.7, 139, 153)
+    # for 0.95, 0.7 is only at the target: 0.9 (73 hits, at hit rate 10/110: 803 pairs)
+    estimate = labelling_estimate(table, 0.95)
+    assert estimate is not None
+    assert (estimate.threshold, estimate.hits_needed, estimate.pairs_needed) == (0.9, 73, 803)
+    # no threshold observed above the target: more of the same pairs would not do
+    assert labelling_estimate(metrics_table(scored, [0.5]), 0.9) is None
+    assert labelling_estimate(table, 1.0) is None
+
+
+def test_wrong_hits_and_guard_refusals_name_the_pairs_and_the_rules() -> None:
+    rows = [
+        LabelledPair("Is it 17 now?", "Is it 18 now?", True, "number", 1),
+        LabelledPair("Which plants are toxic?", "Which plants are not toxic?", False, None, 2),
+        LabelledPair("How do I boil an egg?", "how to boil egg", True, "para", 3),
+        LabelledPair("Is Paris big?", "Is Lyon big?", False, "other", 4),
+    ]
+    similarity = {1: 0.99, 2: 0.97, 3: 0.9, 4: 0.95}
+    scored = score_pairs(
+        rows,
+        embed=lambda texts: [[1.0, 0.0] for _ in texts],
+        guard=default_hit_guard,
+    )
+    scored = [attrs.evolve(item, similarity=similarity[item.pair.line or 0]) for item in scored]
+    # the negation rule refuses pair 2, the numbers rule pair 1 (a same pair: a cost)
+    assert [item.blocked_by for item in scored] == ["guard", "guard", None, None]
+    assert [hit.pair.line for hit in wrong_hits(scored, 0.9)] == [4]
+    assert wrong_hits(scored, 0.96) == []
+    refusals = guard_refusals(scored)
+    assert len(refusals) == 1
+    refusal = refusals[0]
+    assert (refusal.pair.line, refusal.rules, refusal.texts) == (
+        1,
+        ("numbers",),
+        ("Is it 17 now?", "Is it 18 now?"),
+    )
+    assert count_by_category([*wrong_hits(scored, 0.5), refusal]) == {"number": 1, "other": 1}

@@ -77,7 +77,7 @@ def test_csv_booleans_in_any_case(word: str, value: bool) -> None:
         (
             "missing.csv",
             "a,b,same\nx,y,true\nx,,false\n",
-            r"missing\.csv, line 3: missing field 'b'",
+            r"missing\.csv, line 3: field 'b' is empty; write the prompt text$",
         ),
         (
             "label.jsonl",
@@ -120,6 +120,33 @@ def test_csv_booleans_in_any_case(word: str, value: bool) -> None:
             "type.jsonl",
             '{"a": 42, "b": "y", "same": true}\n',
             r"type\.jsonl, line 1: field 'a' is a int \(42\), not a string",
+        ),
+        # issue 18: an empty field is "empty", a null one "null", an absent one "missing"
+        (
+            "empty_text.jsonl",
+            '{"a": "", "b": "y", "same": true}\n',
+            r"^.*empty_text\.jsonl, line 1: field 'a' is empty; write the prompt text$",
+        ),
+        (
+            "empty_label.csv",
+            "a,b,same\nx,y,\n",
+            r"^.*empty_label\.csv, line 2: field 'same' is empty; write true or false$",
+        ),
+        (
+            "null_label.jsonl",
+            '{"a": "x", "b": "y", "same": null}\n',
+            r"^.*null_label\.jsonl, line 1: field 'same' is null; write true or false \(leave "
+            r"out a pair whose label you do not know\)$",
+        ),
+        (
+            "null_text.jsonl",
+            '{"a": "x", "b": null, "same": false}\n',
+            r"^.*null_text\.jsonl, line 1: field 'b' is null; write the prompt text$",
+        ),
+        (
+            "short_row.csv",
+            "a,b,same\nx,y\n",
+            r"^.*short_row\.csv, line 2: missing field 'same'; every pair needs",
         ),
     ],
 )

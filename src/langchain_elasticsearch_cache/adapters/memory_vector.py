@@ -13,7 +13,10 @@ import math
 from collections.abc import Sequence
 from datetime import datetime
 
+import attrs
+
 from ..domain.errors import ConfigurationError
+from ..domain.semantic.verified import add_observation
 from ..domain.semantic_records import SemanticCandidate, SemanticRecord, VectorQuery
 from .memory import InMemoryRepository
 from .sync_as_async import SyncAsAsyncVectorRepository
@@ -110,6 +113,18 @@ class InMemoryVectorRepository(InMemoryRepository[SemanticRecord]):
                 self._units.pop(key, None)
         return len(old)
 
+    def add_observation(self, key: str, similarity: float, right: bool) -> bool:
+        """Add one observation to entry ``key`` (under the lock: none is lost); ``False``
+        when there is no such entry."""
+        with self._lock:
+            record = self._records.get(key)
+            if record is None:
+                return False
+            self._records[key] = attrs.evolve(
+                record, observations=add_observation(record.observations, similarity, right)
+            )
+        return True
+
     # -- search --------------------------------------------------------------------
 
     def dimensions(self) -> int | None:
@@ -153,3 +168,6 @@ class AsyncInMemoryVectorRepository(SyncAsAsyncVectorRepository):
         self.sync: InMemoryVectorRepository = (
             shared if shared is not None else InMemoryVectorRepository()
         )
+
+    async def add_observation(self, key: str, similarity: float, right: bool) -> bool:
+        return self.sync.add_observation(key, similarity, right)

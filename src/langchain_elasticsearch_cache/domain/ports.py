@@ -109,6 +109,27 @@ class AsyncVectorRepository(AsyncRepository[SemanticRecord], Protocol):
     async def dimensions(self) -> int | None: ...
 
 
+@runtime_checkable
+class ObservingVectorRepository(VectorRepository, Protocol):
+    """A :class:`VectorRepository` that a verified semantic cache (``max_error_rate``) can
+    teach: ``add_observation(key, similarity, right)`` adds one observation to the stored
+    entry ``key`` with :func:`.semantic.verified.add_observation`, atomically with respect
+    to other writers (a lock, or optimistic concurrency with bounded retries): concurrent
+    calls lose no observation. It returns ``False`` when there is no entry ``key``, and
+    raises ``BackendUnavailableError`` when it could not write (the store is down, or too
+    many writers raced for the entry).
+    """
+
+    def add_observation(self, key: str, similarity: float, right: bool) -> bool: ...
+
+
+@runtime_checkable
+class AsyncObservingVectorRepository(AsyncVectorRepository, Protocol):
+    """Asynchronous twin of :class:`ObservingVectorRepository`."""
+
+    async def add_observation(self, key: str, similarity: float, right: bool) -> bool: ...
+
+
 LlmRepository = Repository[LlmRecord]
 EmbeddingRepository = Repository[EmbeddingRecord]
 AsyncLlmRepository = AsyncRepository[LlmRecord]

@@ -23,7 +23,11 @@ missed), ``f1`` their harmonic mean (0 when both are 0), ``hit_rate = hits / pai
 
 :func:`calibrate` picks, among the thresholds whose precision reaches the target, the one
 with the most hits (ties: the highest threshold, the more cautious one, as ties mean the
-same hits on this set). :func:`calibrate_with_holdout` does that on one part of a seeded,
+same hits on this set). With ``confidence`` (e.g. 0.95) it asks more: the precision's Wilson
+interval (:mod:`.interval`) must lie at or above the target, so a threshold is only chosen
+when the pairs are enough evidence for it; when none is, the threshold the plain rule picks
+is kept as ``chosen`` with ``supported`` false (:mod:`.evidence` estimates the pairs it
+would take). :func:`calibrate_with_holdout` does that on one part of a seeded,
 stratified split and reports the chosen threshold on the other part, which is the honest
 estimate of how it will do on prompts it was not tuned on.
 """
@@ -38,6 +42,7 @@ from typing import TypeVar
 import attrs
 
 from ..domain.errors import ConfigurationError
+from .interval import wilson_interval
 from .pairs import LabelledPair
 
 __all__ = [
@@ -203,17 +208,37 @@ class Calibration:
     """The outcome of :func:`calibrate`: the whole table and the chosen row.
 
     ``chosen`` is ``None`` when no threshold reaches ``target_precision`` with at least one
-    hit; ``reason`` then says why and what to try.
+    hit; ``reason`` then says why and what to try. ``confidence`` is the interval's level
+    when the choice asked for evidence (``None``: the observed precision was enough).
     """
 
     target_precision: float
     table: tuple[ThresholdMetrics, ...]
     chosen: ThresholdMetrics | None
     reason: str | None = None
+    confidence: float | None = None
 
     @property
     def threshold(self) -> float | None:
         return None if self.chosen is None else self.chosen.threshold
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        """The chosen threshold's precision interval at ``confidence`` (``None`` without a
+        chosen threshold or a confidence)."""
+        if self.chosen is None or self.confidence is None:
+            return None
+        return wilson_interval(self.chosen.true_hits, self.chosen.hits, self.confidence)
+
+    @property
+    def supported(self) -> bool:
+        """A threshold was chosen and, when a ``confidence`` was asked for, the pairs are
+        enough evidence that its precision reaches the target (the interval's lower bound
+        does)."""
+        interval = self.interval
+        if self.chosen is None:
+            return False
+        return interval is None or interval[0] >= self.target_precision - _EPSILON
 
 
 def _check_target(target_precision: float) -> float:
@@ -246,19 +271,35 @@ def calibrate(
     *,
     target_precision: float = 0.95,
     thresholds: Iterable[float] | None = None,
+    confidence: float | None = None,
 ) -> Calibration:
     """The threshold that reaches ``target_precision`` with the most hits.
 
     ``thresholds`` defaults to the 0.50..0.99 grid; add :func:`flip_thresholds` for the
     exact optimum on this set (at the risk of fitting it too closely).
+
+    With ``confidence`` (e.g. 0.95), "reaches" means the precision's Wilson interval at that
+    level lies at or above the target: the threshold with the most such hits is chosen. When
+    no threshold's interval does, ``chosen`` is the one the observed precision alone picks
+    and :attr:`Calibration.supported` is false: the pairs are not enough evidence.
     """
     target = _check_target(target_precision)
     _check_labels(scored, "calibrate")
     table = metrics_table(scored, thresholds)
+    if confidence is not None:
+        supported = [
+            row
+            for row in table
+            if row.hits
+            and wilson_interval(row.true_hits, row.hits, confidence)[0] >= target - _EPSILON
+        ]
+        if supported:
+            chosen = max(supported, key=lambda row: (row.hits, row.threshold))
+            return Calibration(target, table, chosen, None, confidence)
     reaching = [row for row in table if row.hits and row.precision >= target - _EPSILON]
     if reaching:
         chosen = max(reaching, key=lambda row: (row.hits, row.threshold))
-        return Calibration(target, table, chosen)
+        return Calibration(target, table, chosen, None, confidence)
     if not any(item.eligible for item in scored):
         reason = (
             "no pair passes the hit guard, so no threshold gives a hit; check the guard "
@@ -279,7 +320,7 @@ def calibrate(
                 f"{best.hits} hits); lower the target, try higher thresholds, or use a "
                 "better embedding model or hit guard"
             )
-    return Calibration(target, table, None, reason)
+    return Calibration(target, table, None, reason, confidence)
 
 
 def holdout_split(
@@ -350,12 +391,15 @@ def calibrate_with_holdout(
     holdout: float = 0.3,
     seed: int = 0,
     thresholds: Iterable[float] | None = None,
+    confidence: float | None = None,
 ) -> HoldoutCalibration:
     """Calibrate on ``1 - holdout`` of the pairs (split by category and label, seeded) and
-    evaluate the chosen threshold on the rest."""
+    evaluate the chosen threshold on the rest (``confidence`` as for :func:`calibrate`)."""
     _check_target(target_precision)
     tune, check = holdout_split(scored, holdout=holdout, seed=seed, strata=_stratum)
-    calibration = calibrate(tune, target_precision=target_precision, thresholds=thresholds)
+    calibration = calibrate(
+        tune, target_precision=target_precision, thresholds=thresholds, confidence=confidence
+    )
     held = None if calibration.chosen is None else evaluate(check, calibration.chosen.threshold)
     return HoldoutCalibration(calibration, held, len(tune), len(check), seed)
 

@@ -96,14 +96,25 @@ def _boolean(value: object, source: str, line: int) -> bool:
     )
 
 
-def _pair(fields: Mapping[str, Any], source: str, line: int) -> LabelledPair:
+def _pair(
+    fields: Mapping[str, Any], source: str, line: int, *, csv_row: bool = False
+) -> LabelledPair:
     for name in ("a", "b", "same"):
-        value = fields.get(name)
-        if value is None or value == "":
+        fix = "write true or false" if name == "same" else "write the prompt text"
+        if name not in fields or (csv_row and fields[name] is None):
+            # a CSV row shorter than its header reads as None: the cell is not there
             raise ConfigurationError(
                 f"{_where(source, line)}: missing field {name!r}; every pair needs "
                 "'a' and 'b' (the two prompts) and 'same' (true or false)"
             )
+        value = fields[name]
+        if value is None:
+            unknown = " (leave out a pair whose label you do not know)" if name == "same" else ""
+            raise ConfigurationError(
+                f"{_where(source, line)}: field {name!r} is null; {fix}{unknown}"
+            )
+        if value == "":
+            raise ConfigurationError(f"{_where(source, line)}: field {name!r} is empty; {fix}")
     texts = []
     for name in ("a", "b"):
         value = fields[name]
@@ -181,7 +192,7 @@ def parse_csv(text: str, source: str = "<csv>") -> list[LabelledPair]:
                     f"{_where(source, number)}: more cells than the header has columns; "
                     "put prompt text that contains a comma in double quotes"
                 )
-            pairs.append(_pair(row, source, number))
+            pairs.append(_pair(row, source, number, csv_row=True))
     except csv.Error as exc:
         raise ConfigurationError(
             f"{_where(source, reader.line_num)}: not valid CSV ({exc})"

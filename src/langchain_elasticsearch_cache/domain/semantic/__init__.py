@@ -9,7 +9,9 @@ with these functions. One module per reason to change:
 * :mod:`.guards`: the hit guards, one module per family of rules, and
   :func:`default_hit_guard` that combines them;
 * :mod:`.policy`: :class:`SemanticCachePolicy`, the lookup and store decisions;
-* :mod:`.records`: what is stored and asked of a vector repository.
+* :mod:`.records`: what is stored and asked of a vector repository;
+* :mod:`.verified`: per-entry observations, the learned boundary and the serve/explore
+  decision of a verified cache (``max_error_rate``); :mod:`.judges`: the answer judges.
 
 Every public name is importable from here, as it was when this was a single module.
 """
@@ -37,6 +39,12 @@ from .guards import (
     unit_words,
     word_order_guard,
 )
+from .judges import (
+    DEFAULT_ANSWER_SIMILARITY,
+    AnswerJudge,
+    EmbeddingAnswerJudge,
+    same_text_judge,
+)
 from .policy import SemanticCachePolicy, SemanticHit
 from .records import (
     SemanticCandidate,
@@ -54,8 +62,28 @@ from .validation import (
     validate_k,
     validate_similarity_threshold,
 )
+from .verified import (
+    ObservationBin,
+    VerifiedDecision,
+    add_observation,
+    decide,
+    error_estimate,
+    fit_boundary,
+    validate_max_error_rate,
+)
 
 __all__ = [
+    "DEFAULT_ANSWER_SIMILARITY",
+    "AnswerJudge",
+    "EmbeddingAnswerJudge",
+    "ObservationBin",
+    "VerifiedDecision",
+    "add_observation",
+    "decide",
+    "error_estimate",
+    "fit_boundary",
+    "same_text_judge",
+    "validate_max_error_rate",
     "DEFAULT_GUARD_RULES",
     "DEFAULT_K",
     "DEFAULT_SIMILARITY_THRESHOLD",

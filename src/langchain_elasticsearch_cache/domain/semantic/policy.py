@@ -19,6 +19,7 @@ from ..errors import ConfigurationError
 from ..expiry import expiry_cutoff
 from ..policies import LlmCachePolicy
 from .guards import HitGuard, default_hit_guard
+from .judges import AnswerJudge, resolve_answer_judge
 from .records import SemanticCandidate, SemanticRecord, VectorQuery
 from .splitting import PromptParts, PromptSplitter, partition_hashes
 from .validation import (
@@ -29,6 +30,7 @@ from .validation import (
     validate_k,
     validate_similarity_threshold,
 )
+from .verified import VerifiedDecision, decide, validate_max_error_rate
 
 __all__ = ["SemanticCachePolicy", "SemanticHit"]
 
@@ -58,7 +60,9 @@ _SIMILARITY_SLACK = 1e-6
 @attrs.frozen
 class SemanticCachePolicy:
     """The semantic cache's rules: the exact cache's (``llm``) plus splitting, threshold,
-    guard and ``k``. Every method is pure; the current time is passed in.
+    guard and ``k``, and for a verified cache ``max_error_rate`` and ``answer_judge`` (see
+    :mod:`.verified`: the threshold is then the floor below which no entry is considered).
+    Every method is pure; the current time is passed in.
 
     Raises:
         ConfigurationError: On construction, when a setting is invalid (see
@@ -72,6 +76,20 @@ class SemanticCachePolicy:
     )
     hit_guard: HitGuard | None = attrs.field(default=default_hit_guard, converter=resolve_hit_guard)
     k: int = attrs.field(default=DEFAULT_K, converter=validate_k)
+    max_error_rate: float | None = attrs.field(default=None, converter=validate_max_error_rate)
+    answer_judge: AnswerJudge = attrs.field(default=None, converter=resolve_answer_judge)
+
+    @property
+    def verified(self) -> bool:
+        """Whether each semantic hit is checked against its entry's learned boundary."""
+        return self.max_error_rate is not None
+
+    def verify(self, hit: SemanticHit) -> VerifiedDecision | None:
+        """Serve ``hit`` or explore (see :func:`.verified.decide`); ``None`` when the cache
+        is not verified (the threshold and guard alone decided)."""
+        if self.max_error_rate is None:
+            return None
+        return decide(hit.candidate.record.observations, hit.similarity, self.max_error_rate)
 
     @property
     def ttl(self) -> timedelta | None:

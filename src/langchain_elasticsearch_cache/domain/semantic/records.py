@@ -11,11 +11,14 @@ lookups work as in the exact cache) plus:
   exact *context* part (system prompt, earlier turns). A kNN search is filtered to equal
   hashes, so another model's entries, or another conversation's, can never answer;
 * ``prompt_text``: the meaning text, kept (only when ``store_input``) so hit guards can
-  compare the candidate's text with the query's.
+  compare the candidate's text with the query's;
+* ``observations``: what a verified cache learned about this entry (see :mod:`.verified`),
+  empty for entries written before, or by a cache without ``max_error_rate``.
 
 Stored document fields: the LLM cache's (``llm_output``, ``llm_params``, ``llm_input``,
 ``metadata``, ``timestamp``) plus ``prompt_vector``, ``llm_string_hash``, ``context_hash``
-and ``prompt_text``.
+``prompt_text`` and ``observations`` (``[[similarity, right, wrong], ...]``, stored but
+not indexed; absent when empty).
 """
 
 from __future__ import annotations
@@ -34,9 +37,11 @@ from ..entries import (
     llm_record_from_document,
     llm_record_to_document,
     log_malformed,
+    logger,
     str_tuple,
 )
 from ..errors import ConfigurationError
+from .verified import ObservationBin, observations_from_document, observations_to_document
 
 __all__ = [
     "SemanticCandidate",
@@ -83,6 +88,10 @@ def _vector_tuple(value: Iterable[float]) -> tuple[float, ...]:
     return tuple(float(item) for item in value)
 
 
+def _observation_tuple(value: Iterable[ObservationBin]) -> tuple[ObservationBin, ...]:
+    return tuple(value)
+
+
 def _optional_vector(value: Iterable[float] | None) -> tuple[float, ...] | None:
     return None if value is None else _vector_tuple(value)
 
@@ -103,6 +112,9 @@ class SemanticRecord:
     llm_input: str | None = None
     llm_params: str | None = None
     metadata: Mapping[str, Any] | None = attrs.field(default=None, converter=frozen_metadata)
+    #: what a verified cache learned about this entry (similarity bins of right and wrong
+    #: answers); empty for a new entry and for entries written before observations existed
+    observations: tuple[ObservationBin, ...] = attrs.field(default=(), converter=_observation_tuple)
 
     @property
     def llm_record(self) -> LlmRecord:
@@ -151,6 +163,8 @@ def semantic_record_to_document(record: SemanticRecord) -> dict[str, Any]:
     doc["context_hash"] = record.context_hash
     if record.prompt_text is not None:
         doc["prompt_text"] = record.prompt_text
+    if record.observations:
+        doc["observations"] = observations_to_document(record.observations)
     return doc
 
 
@@ -165,6 +179,17 @@ def semantic_record_from_document(key: str, source: Any) -> SemanticRecord | Non
         return None
     vector = source.get("prompt_vector")
     prompt_text = source.get("prompt_text")
+    observations = observations_from_document(source.get("observations"))
+    if isinstance(observations, str):
+        # the answer is still good; only what was learned about it is lost (a verified
+        # cache then explores this entry again, the safe side)
+        logger.warning(
+            "semantic cache document %s has malformed observations (%s); they are ignored "
+            "and the entry is learned about again",
+            key,
+            observations,
+        )
+        observations = ()
     return SemanticRecord(
         key=key,
         llm_output=base.llm_output,
@@ -176,6 +201,7 @@ def semantic_record_from_document(key: str, source: Any) -> SemanticRecord | Non
         llm_input=base.llm_input,
         llm_params=base.llm_params,
         metadata=base.metadata,
+        observations=observations,
     )
 
 

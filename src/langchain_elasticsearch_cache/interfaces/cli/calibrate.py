@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .calibrate_inputs import (
@@ -31,10 +30,23 @@ from .calibrate_inputs import (
     parse_threshold_grid,
     write_plot,
 )
+from .calibrate_report import (
+    NOT_ENOUGH_EVIDENCE,
+    RECOMMENDED,
+    describe,
+    estimate_json,
+    estimate_lines,
+    refusal_json,
+    refusal_lines,
+    row_json,
+    verdict_of,
+    wrong_hit_json,
+    wrong_hit_lines,
+)
 from .progress import add_progress_flags, progress_for
 
 if TYPE_CHECKING:
-    from ...evaluation import HoldoutCalibration, ScoredPair, ThresholdMetrics
+    from ...evaluation import HoldoutCalibration
 
 __all__ = [
     "EmbeddingFailedError",
@@ -44,43 +56,12 @@ __all__ = [
     "parse_threshold_grid",
 ]
 
+#: Exit statuses: a verdict (a threshold, or "not enough evidence" with the pairs it would
+#: take: the run did its job; read ``verdict`` in --json), and no threshold reaching the
+#: target even on the pairs' observed precision.
 EXIT_OK, EXIT_NO_THRESHOLD = 0, 1
 
 # --------------------------------------------------------------------------- command
-
-
-def _row(row: ThresholdMetrics) -> dict[str, Any]:
-    return {
-        "threshold": row.threshold,
-        "precision": row.precision,
-        "recall": row.recall,
-        "f1": row.f1,
-        "hit_rate": row.hit_rate,
-        "hits": row.hits,
-        "true_hits": row.true_hits,
-        "false_hits": row.false_hits,
-        "missed": row.missed,
-        "true_misses": row.true_misses,
-        "pairs": row.pairs,
-    }
-
-
-def _describe(row: ThresholdMetrics) -> str:
-    return (
-        f"precision {row.precision:.3f}, recall {row.recall:.3f}, F1 {row.f1:.3f}, "
-        f"hit rate {row.hit_rate:.3f} ({row.false_hits} wrong of {row.hits} hits, "
-        f"{row.pairs} pairs)"
-    )
-
-
-def _wrong_by_category(scored: Sequence[ScoredPair], threshold: float) -> dict[str, int]:
-    from ...evaluation import by_category
-
-    return {
-        name: row.false_hits
-        for name, row in by_category(scored, threshold).items()
-        if row.false_hits
-    }
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -92,6 +73,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         read_pairs,
         score_pairs,
     )
+    from ...evaluation.evidence import (
+        count_by_category,
+        guard_refusals,
+        labelling_estimate,
+        wrong_hits,
+    )
+    from ...evaluation.interval import DEFAULT_CONFIDENCE
 
     # every check that can refuse the input comes before any work or output
     check_fractions(args.target_precision, args.holdout)
@@ -104,17 +92,19 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         parts = split_prompt(prompt)
         return parts.context, parts.meaning
 
+    splitter = None if args.no_split else split
     progress = progress_for(args, "embedded texts", None)
     embed = BatchedEmbed(embedding, args.embedding, progress.advance)
     scored = score_pairs(
         pairs,
         embed=embed,
-        split=None if args.no_split else split,
+        split=splitter,
         guard=None if args.no_guard else default_hit_guard,
     )
     progress.total = embed.texts
     progress.finish()
 
+    confidence = DEFAULT_CONFIDENCE
     held: HoldoutCalibration | None = None
     if args.holdout is not None:
         held = calibrate_with_holdout(
@@ -123,10 +113,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             holdout=args.holdout,
             seed=args.seed,
             thresholds=thresholds,
+            confidence=confidence,
         )
         result = held.calibration
     else:
-        result = calibrate(scored, target_precision=args.target_precision, thresholds=thresholds)
+        result = calibrate(
+            scored,
+            target_precision=args.target_precision,
+            thresholds=thresholds,
+            confidence=confidence,
+        )
 
     if plot_target is not None:
         write_plot(result, plot_target, f"{args.pairs} with {args.embedding}")
@@ -137,7 +133,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         for reason in ("guard", "context")
     }
     chosen = result.chosen
-    wrong = {} if chosen is None else _wrong_by_category(scored, chosen.threshold)
+    verdict = verdict_of(result)
+    target = result.target_precision
+    # the calibration's share of the labelled pairs (less than all with --holdout)
+    share = 1.0 if held is None else held.calibration_pairs / len(scored)
+    estimate = (
+        labelling_estimate(result.table, target, confidence)
+        if verdict == NOT_ENOUGH_EVIDENCE
+        else None
+    )
+    wrong = [] if chosen is None else wrong_hits(scored, chosen.threshold, split=splitter)
+    refusals = None if args.no_guard else guard_refusals(scored, split=splitter)
     if args.json:
         document = {
             "pairs": len(scored),
@@ -147,11 +153,28 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             "split": not args.no_split,
             "guard": not args.no_guard,
             "not_eligible": blocked,
-            "target_precision": result.target_precision,
-            "table": [_row(row) for row in result.table],
-            "chosen": None if chosen is None else _row(chosen),
+            "target_precision": target,
+            "confidence": confidence,
+            "table": [row_json(row, confidence) for row in result.table],
+            "verdict": verdict,
+            "recommended_threshold": None
+            if chosen is None or verdict != RECOMMENDED
+            else chosen.threshold,
+            "chosen": None if chosen is None else row_json(chosen, confidence),
             "reason": result.reason,
-            "false_hits_by_category": wrong,
+            "labelling_estimate": None
+            if verdict != NOT_ENOUGH_EVIDENCE
+            else estimate_json(estimate, labelled=len(scored), share=share),
+            "false_hits_by_category": {
+                name or "no category": count for name, count in count_by_category(wrong).items()
+            },
+            "wrong_hits": [wrong_hit_json(hit) for hit in wrong],
+            "guard_refusals": None
+            if refusals is None
+            else [
+                refusal_json(item, None if chosen is None else chosen.threshold)
+                for item in refusals
+            ],
             "holdout": None
             if held is None
             else {
@@ -159,43 +182,61 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
                 "seed": held.seed,
                 "calibration_pairs": held.calibration_pairs,
                 "holdout_pairs": held.holdout_pairs,
-                "result": None if held.holdout is None else _row(held.holdout),
+                "result": None if held.holdout is None else row_json(held.holdout, confidence),
             },
             "plot": None if plot_target is None else str(plot_target),
         }
         print(json.dumps(document, indent=2, sort_keys=True))
+        return EXIT_OK if chosen is not None else EXIT_NO_THRESHOLD
+
+    print(
+        f"pairs: {len(scored)} ({same} same, {len(scored) - same} different) from "
+        f"{args.pairs}; embedding: {args.embedding}; prompt-text extraction: "
+        f"{'off' if args.no_split else 'on'}; hit guard: "
+        f"{'off' if args.no_guard else 'on'}"
+    )
+    print(
+        f"never a hit, whatever the threshold: {blocked['guard']} pair(s) refused by the "
+        f"hit guard, {blocked['context']} with another context (system prompt, "
+        "earlier turns)"
+    )
+    if held is not None:
+        print(
+            f"calibrating on {held.calibration_pairs} pairs, holding out "
+            f"{held.holdout_pairs} (seed {held.seed}); the table is the calibration part"
+        )
+    print(format_table(result.table, chosen=None if chosen is None else chosen.threshold))
+    level = f"{confidence:.0%}"
+    if chosen is None:
+        print(f"no threshold chosen: {result.reason}")
+    elif verdict == RECOMMENDED:
+        print(
+            f"chosen threshold: {chosen.threshold:g} (the most hits whose {level} interval on "
+            f"precision lies at or above {target:g}): {describe(chosen, confidence)}"
+        )
     else:
         print(
-            f"pairs: {len(scored)} ({same} same, {len(scored) - same} different) from "
-            f"{args.pairs}; embedding: {args.embedding}; prompt-text extraction: "
-            f"{'off' if args.no_split else 'on'}; hit guard: "
-            f"{'off' if args.no_guard else 'on'}"
+            f"not enough evidence: no threshold recommended. At every threshold the {level} "
+            f"interval on precision (Wilson) reaches below {target:g}, so these pairs cannot "
+            f"show that any threshold reaches it."
         )
         print(
-            f"never a hit, whatever the threshold: {blocked['guard']} pair(s) refused by the "
-            f"hit guard, {blocked['context']} with another context (system prompt, "
-            "earlier turns)"
+            f"best on these pairs: {chosen.threshold:g} (the most hits at precision >= "
+            f"{target:g}, marked *): {describe(chosen, confidence)}"
         )
-        if held is not None:
-            print(
-                f"calibrating on {held.calibration_pairs} pairs, holding out "
-                f"{held.holdout_pairs} (seed {held.seed}); the table is the calibration part"
-            )
-        print(format_table(result.table, chosen=None if chosen is None else chosen.threshold))
-        if chosen is None:
-            print(f"no threshold chosen: {result.reason}")
-        else:
-            print(
-                f"chosen threshold: {chosen.threshold:g} (the most hits at precision >= "
-                f"{result.target_precision:g}): {_describe(chosen)}"
-            )
-            if wrong:
-                shown = ", ".join(f"{name} {count}" for name, count in wrong.items())
-                print(f"wrong hits at {chosen.threshold:g} by category: {shown}")
-        if held is not None and held.holdout is not None:
-            print(f"on the {held.holdout_pairs} held-out pairs: {_describe(held.holdout)}")
-        if plot_target is not None:
-            print(f"plot: {plot_target}")
+        for line in estimate_lines(estimate, target, confidence, labelled=len(scored), share=share):
+            print(line)
+    if held is not None and held.holdout is not None:
+        print(f"on the {held.holdout_pairs} held-out pairs: {describe(held.holdout, confidence)}")
+    if chosen is not None:
+        scope = "" if held is None else f" (all {len(scored)} pairs)"
+        for line in wrong_hit_lines(wrong, chosen.threshold, details=args.details, scope=scope):
+            print(line)
+        if refusals is not None:
+            for line in refusal_lines(refusals, chosen.threshold, details=args.details):
+                print(line)
+    if plot_target is not None:
+        print(f"plot: {plot_target}")
     return EXIT_OK if chosen is not None else EXIT_NO_THRESHOLD
 
 
@@ -210,8 +251,13 @@ def add_calibrate_command(sub: Any) -> argparse.ArgumentParser:
         help=help_text,
         description=help_text
         + ". Prints precision, recall, F1 and hit rate per threshold and the threshold "
-        "that reaches --target-precision with the most hits. Exit 0 with a threshold, 1 "
-        "when none reaches the target, 2 for bad input.",
+        "with the most hits whose 95% interval on precision (Wilson) lies at or above "
+        "--target-precision; when the pairs are too few to show that, it says 'not enough "
+        "evidence' and about how many labelled pairs would, instead of a threshold. It lists "
+        "the wrong hits and the hit guard's refusals of same-meaning pairs. Exit 0 with a "
+        "verdict (a threshold, or not enough evidence: --json's 'verdict' and "
+        "'recommended_threshold' tell them apart), 1 when no threshold reaches the target "
+        "even on the pairs' observed precision, 2 for bad input.",
     )
     parser.add_argument(
         "pairs",
@@ -248,7 +294,14 @@ def add_calibrate_command(sub: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=0, help="the holdout split's seed")
     parser.add_argument("--plot", metavar="FILE.png", help="write the precision-recall curve")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--json", action="store_true", help="machine-readable output (every list in full)"
+    )
+    parser.add_argument(
+        "--details",
+        action="store_true",
+        help="list every wrong hit and guard refusal (default: the first 20 of each)",
+    )
     parser.add_argument(
         "--no-split",
         action="store_true",

@@ -154,6 +154,14 @@ class SemanticCacheStatistics(CacheStatistics):
         embedding_failures: Embedding calls that raised or returned no usable vector.
         similarities: The similarity of each of the last 1,000 semantic hits, oldest
             first.
+        explorations: Verified caches (``max_error_rate``): lookups that returned a miss
+            to learn about their nearest entry.
+        observations: Verified caches: observations added to entries (judged right or
+            wrong).
+        wrong_observations: Of ``observations``, those where the cached answer was
+            judged wrong.
+        judge_failures: Verified caches: explored lookups whose answer judge raised
+            (nothing was learned; the answer was cached).
     """
 
     exact_hits: int = 0
@@ -161,6 +169,10 @@ class SemanticCacheStatistics(CacheStatistics):
     embedding_calls: int = 0
     embedding_failures: int = 0
     similarities: tuple[float, ...] = ()
+    explorations: int = 0
+    observations: int = 0
+    wrong_observations: int = 0
+    judge_failures: int = 0
 
     @property
     def mean_similarity(self) -> float | None:
