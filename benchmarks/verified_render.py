@@ -22,6 +22,13 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 SPLIT_LABELS = {"heldout": "held-out", "design": "design"}
 
 
+def _label(case: str) -> str:
+    """``heldout+varied`` -> ``held-out, varied wording``."""
+    split, _, wording = case.partition("+")
+    name = SPLIT_LABELS.get(split, split)
+    return f"{name}, {wording} wording" if wording else name
+
+
 def fill_template(template: str, values: dict[str, str]) -> str:
     """``{{ name }}`` replaced by ``values[name]``; a missing or unused value is an error."""
     names = set(_PLACEHOLDER.findall(template))
@@ -61,7 +68,7 @@ def _data_table(data: dict[str, Any]) -> str:
     for split, d in data["data"].items():
         kinds = d["kinds"]
         rows.append(
-            f"| {SPLIT_LABELS[split]} | {d['groups']} | {d['prompts']} | {d['families']} | "
+            f"| {_label(split)} | {d['groups']} | {d['prompts']} | {d['families']} | "
             f"{kinds.get('paraphrase', 0)} | {kinds.get('near', 0)} | "
             f"{kinds.get('unrelated', 0)} | {_kinds(d['variations'])} |"
         )
@@ -80,10 +87,12 @@ def _similarity_table(data: dict[str, Any]) -> str:
     }
     for model, m in data["models"].items():
         for split, s in m["splits"].items():
+            if s["similarities"] is None:
+                continue
             for kind, label in labels.items():
                 q = s["similarities"][kind]
                 rows.append(
-                    f"| {model} | {SPLIT_LABELS[split]} | {label} | {q['n']} | {q['p05']:.3f} "
+                    f"| {model} | {_label(split)} | {label} | {q['n']} | {q['p05']:.3f} "
                     f"| {q['p50']:.3f} | {q['p95']:.3f} | {q['max']:.3f} |"
                 )
     return "\n".join(rows)
@@ -94,7 +103,7 @@ def _static_tables(data: dict[str, Any]) -> str:
     default = f"{data['default_threshold']:g}"
     for m in data["models"].values():
         for split, s in m["splits"].items():
-            out.append(f"**{m['label']}, {SPLIT_LABELS[split]} part** (pooled over the seeds)\n")
+            out.append(f"**{m['label']}, {_label(split)} part** (pooled over the seeds)\n")
             out.append(
                 "| threshold | requests | LLM calls | exact hits | semantic hits | hit rate | "
                 "wrong (distinct prompt, answer pairs) | error / served [95% CI] | "
@@ -126,22 +135,23 @@ def _verified_tables(data: dict[str, Any]) -> str:
     out = []
     for m in data["models"].values():
         for split, s in m["splits"].items():
-            out.append(f"**{m['label']}, {SPLIT_LABELS[split]} part**\n")
+            out.append(f"**{m['label']}, {_label(split)} part**\n")
             out.append(
-                "| delta | requests | LLM calls | exact hits | semantic hits | hit rate | "
+                "| delta | floor | requests | LLM calls | exact hits | semantic hits | hit rate | "
                 "wrong (distinct prompt, answer pairs) "
                 "| error / served [95% CI] | <= delta (point / CI upper) | "
                 "error / semantic hits [95% CI] | <= delta (point / CI upper) | "
                 "best static at the same error: hit rate (thresholds) | "
                 "best static within delta, chosen in hindsight: hit rate (thresholds) |"
             )
-            out.append("|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|---|---|")
-            for delta, v in s["verified"].items():
+            out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|---|---|")
+            for v in s["verified"].values():
                 p = v["pooled"]
                 same = [r["best_static_same_error"] for r in v["runs"].values()]
                 within = [r["best_static_within_delta"] for r in v["runs"].values()]
                 out.append(
-                    f"| {delta} | {p['requests']} | {p['llm_calls']} | {p['exact_hits']} | "
+                    f"| {v['delta']:g} | {v['floor']:g} | {p['requests']} | {p['llm_calls']} | "
+                    f"{p['exact_hits']} | "
                     f"{p['semantic_hits']} | {_pct(p['hit_rate'])} | "
                     f"{p['wrong']} ({p['wrong_distinct']}) | "
                     f"{_pct(p['error_rate'], 2)} {_ci(p['error_ci'])} | "
@@ -172,16 +182,17 @@ def _best(rows: Sequence[dict[str, Any] | None]) -> str:
 
 def _per_seed(s: dict[str, Any]) -> str:
     rows = [
-        "| delta | seed | hit rate | error / served | best static at the same error: "
+        "| delta | floor | seed | hit rate | error / served | best static at the same error: "
         "threshold, hit rate |",
-        "|---:|---:|---:|---:|---|",
+        "|---:|---:|---:|---:|---:|---|",
     ]
-    for delta, v in s["verified"].items():
+    for v in s["verified"].values():
         for seed, r in v["runs"].items():
             best = r["best_static_same_error"]
             shown = "none" if best is None else f"{best['threshold']:g}, {_pct(best['hit_rate'])}"
             rows.append(
-                f"| {delta} | {seed} | {_pct(r['hit_rate'])} | {_pct(r['error_rate'], 2)} | "
+                f"| {v['delta']:g} | {v['floor']:g} | {seed} | {_pct(r['hit_rate'])} | "
+                f"{_pct(r['error_rate'], 2)} | "
                 f"{shown} |"
             )
     return "\n".join(rows)
@@ -239,42 +250,50 @@ def _verified_status(data: dict[str, Any]) -> str:
     return f"**{data['verified_unavailable_reason']}**."
 
 
+def _findings_for(data: dict[str, Any], m: dict[str, Any], split: str) -> list[str]:
+    lines = []
+    s = m["splits"][split]
+    default = s["static"].get(f"{data['default_threshold']:g}")
+    if default is not None:
+        p = default["pooled"]
+        lines.append(
+            f"- {m['label']}, {_label(split)} part, default threshold "
+            f"{data['default_threshold']:g}: hit rate {_pct(p['hit_rate'])}, "
+            f"{p['semantic_hits']} semantic hits, error {_pct(p['error_rate'], 2)} of "
+            f"served answers ({p['wrong']} wrong)."
+        )
+    safe = [
+        (t, r["pooled"])
+        for t, r in s["static"].items()
+        if r["pooled"]["wrong"] == 0 and r["pooled"]["served"]
+    ]
+    if safe:
+        t, p = max(safe, key=lambda item: item[1]["hit_rate"])
+        lines.append(
+            f"- {m['label']}, {_label(split)} part: the lowest threshold of the grid "
+            f"with no wrong answer on any stream is {t} (hit rate {_pct(p['hit_rate'])}); "
+            "it is chosen in hindsight, knowing the answers."
+        )
+    for v in s["verified"].values():
+        p = v["pooled"]
+        same = [r["best_static_same_error"] for r in v["runs"].values()]
+        lines.append(
+            f"- {m['label']}, {_label(split)} part, verified delta {v['delta']:g} "
+            f"(floor {v['floor']:g}): error {_pct(p['error_rate'], 2)} {_ci(p['error_ci'])} "
+            f"({'within' if v['within_delta'] else 'above'} delta), hit rate "
+            f"{_pct(p['hit_rate'])} ({p['semantic_hits']} semantic hits); the best static "
+            f"threshold at the same realised error on the same streams: {_best(same)}."
+        )
+    return lines
+
+
 def _findings(data: dict[str, Any]) -> str:
+    """The held-out cases of every model (the design ones when no held-out was run)."""
     lines = []
     for m in data["models"].values():
-        split = "heldout" if "heldout" in m["splits"] else next(iter(m["splits"]))
-        s = m["splits"][split]
-        default = s["static"].get(f"{data['default_threshold']:g}")
-        if default is not None:
-            p = default["pooled"]
-            lines.append(
-                f"- {m['label']}, {SPLIT_LABELS[split]} part, default threshold "
-                f"{data['default_threshold']:g}: hit rate {_pct(p['hit_rate'])}, "
-                f"{p['semantic_hits']} semantic hits, error {_pct(p['error_rate'], 2)} of "
-                f"served answers ({p['wrong']} wrong)."
-            )
-        safe = [
-            (t, r["pooled"])
-            for t, r in s["static"].items()
-            if r["pooled"]["wrong"] == 0 and r["pooled"]["served"]
-        ]
-        if safe:
-            t, p = max(safe, key=lambda item: item[1]["hit_rate"])
-            lines.append(
-                f"- {m['label']}, {SPLIT_LABELS[split]} part: the lowest threshold of the grid "
-                f"with no wrong answer on any stream is {t} (hit rate {_pct(p['hit_rate'])}); "
-                "it is chosen in hindsight, knowing the answers."
-            )
-        for delta, v in s["verified"].items():
-            p = v["pooled"]
-            same = [r["best_static_same_error"] for r in v["runs"].values()]
-            lines.append(
-                f"- {m['label']}, {SPLIT_LABELS[split]} part, verified delta {delta}: error "
-                f"{_pct(p['error_rate'], 2)} {_ci(p['error_ci'])} "
-                f"({'within' if v['within_delta'] else 'above'} delta), hit rate "
-                f"{_pct(p['hit_rate'])}; the best static threshold at the same realised error "
-                f"on the same streams: {_best(same)}."
-            )
+        cases = [c for c in m["splits"] if c.startswith("heldout")] or list(m["splits"])
+        for split in cases:
+            lines += _findings_for(data, m, split)
     return "\n".join(lines)
 
 
@@ -344,22 +363,27 @@ def plot_model(data: dict[str, Any], model: str, path: Path) -> None:
                     t, (100 * p[hx], 100 * (p[ey] or 0.0)), fontsize=7, xytext=(3, 3),
                     textcoords="offset points",
                 )  # fmt: skip
+            deltas = sorted({float(v["delta"]) for v in s["verified"].values()})
+            floors = sorted({float(v["floor"]) for v in s["verified"].values()}, reverse=True)
             colours = ("tab:green", "tab:blue", "tab:red", "tab:purple")
-            for i, (delta, v) in enumerate(s["verified"].items()):
+            markers = ("s", "^", "D", "v")
+            for v in s["verified"].values():
                 p = v["pooled"]
                 y = 100 * (p[ey] or 0.0)
                 lo, hi = 100 * p[ci][0], 100 * p[ci][1]
-                colour = colours[i % len(colours)]
+                colour = colours[deltas.index(float(v["delta"])) % len(colours)]
+                marker = markers[floors.index(float(v["floor"])) % len(markers)]
                 ax.errorbar(
-                    [100 * p[hx]], [y], yerr=[[y - lo], [hi - y]], fmt="s", color=colour,
-                    capsize=4, label=f"verified, delta {delta}",
+                    [100 * p[hx]], [y], yerr=[[y - lo], [hi - y]], fmt=marker, color=colour,
+                    capsize=4, label=f"verified, delta {v['delta']:g}, floor {v['floor']:g}",
                 )  # fmt: skip
-                ax.axhline(100 * float(delta), color=colour, linestyle=":", linewidth=1)
+            for i, delta in enumerate(deltas):
+                ax.axhline(100 * delta, color=colours[i % len(colours)], linestyle=":", lw=1)
             top = 250 * max(float(d) for d in data["settings"]["deltas"])
             ax.set_ylim(-0.02 * top, top)  # the low-error region; the tables hold the rest
             ax.set_xlabel(f"{xlabel} (%)")
             ax.set_ylabel(f"{ylabel} (%)")
-            ax.set_title(f"{SPLIT_LABELS[split]} part")
+            ax.set_title(f"{_label(split)} part")
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
     fig.suptitle(f"{m['label']}: error rate against hit rate")
