@@ -220,6 +220,21 @@ def _model_checks(data: dict[str, Any]) -> str:
     return "\n".join(lines) or "_No model with a published reference in this run._"
 
 
+def _observations_needed(data: dict[str, Any]) -> str:
+    needed = data.get("observations_needed")
+    if not needed:
+        return "_Not measured (no verified cache in this run)._"
+    similarities = list(next(iter(needed.values())))
+    rows = [
+        "| delta | " + " | ".join(f"at similarity {s}" for s in similarities) + " |",
+        "|---:|" + "---:|" * len(similarities),
+    ]
+    for delta, row in needed.items():
+        cells = " | ".join("more than the limit" if n is None else str(n) for n in row.values())
+        rows.append(f"| {delta} | {cells} |")
+    return "\n".join(rows)
+
+
 def _plots(data: dict[str, Any], names: Sequence[str]) -> str:
     return "\n\n".join(
         f"![{data['models'][model]['label']}: error rate against hit rate](results/{name})"
@@ -307,6 +322,7 @@ def render_markdown(data: dict[str, Any], plot_names: Sequence[str], command: st
         "data_table": _data_table(data),
         "similarity_table": _similarity_table(data),
         "model_checks": _model_checks(data),
+        "observations_needed": _observations_needed(data),
         "findings": _findings(data),
         "static_tables": _static_tables(data),
         "verified_tables": _verified_tables(data),
