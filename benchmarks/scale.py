@@ -151,7 +151,7 @@ def build(url: str, index: str, variant: str, matrix: Any, *, merge: bool) -> di
     client.indices.refresh(index=index)
     loaded = time.perf_counter() - started
     if merge:
-        client.indices.forcemerge(index=index, max_num_segments=1, request_timeout=7200)
+        client.options(request_timeout=7200).indices.forcemerge(index=index, max_num_segments=1)
         client.indices.refresh(index=index)
     client.close()
     return {"load_s": loaded, "total_s": time.perf_counter() - started, "merged": merge}

@@ -143,3 +143,36 @@ def test_an_unknown_vector_index_type_is_refused_before_any_request() -> None:
     client = Elasticsearch("http://127.0.0.1:9")  # nothing listens: no request is made
     with pytest.raises(ConfigurationError, match="vector_index_type must be one of hnsw"):
         ElasticsearchVectorRepository(client, "cache", vector_index_type="int4_hnsw")
+
+
+def test_the_semantic_cache_creates_its_index_with_the_chosen_type(
+    es_client: Elasticsearch,
+) -> None:
+    from langchain_core.embeddings import Embeddings
+    from langchain_core.outputs import Generation
+
+    from langchain_elasticsearch_cache import ElasticsearchSemanticCache
+
+    class Constant(Embeddings):  # every text embeds alike: any lookup is a paraphrase
+        def embed_query(self, text: str) -> list[float]:
+            return [1.0, 0.5, 0.25, 0.0, 0.0, 0.0, 0.0, 0.125]
+
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return [self.embed_query(text) for text in texts]
+
+    index = f"test-types-{uuid.uuid4().hex[:10]}"
+    cache = ElasticsearchSemanticCache(
+        index_name=index,
+        embedding=Constant(),
+        client=es_client,
+        vector_index_type="int8_hnsw",
+        refresh="wait_for",
+    )
+    try:
+        cache.update("what is a cache", "llm", [Generation(text="a store")])
+        mapping = es_client.indices.get_mapping(index=index).body[index]["mappings"]
+        assert mapping["properties"]["prompt_vector"]["index_options"]["type"] == "int8_hnsw"
+        found = cache.lookup("what is a cache?", "llm")  # another key: found by kNN
+        assert found is not None and found[0].text == "a store"
+    finally:
+        es_client.indices.delete(index=index, ignore_unavailable=True)

@@ -62,7 +62,15 @@ CACHE = frozenset(
 LLM_ONLY = frozenset({"store_input_params"})
 EMBEDDINGS_ONLY = frozenset({"namespace"})
 SEMANTIC_ONLY = frozenset(
-    {"embedding", "similarity_threshold", "prompt_splitter", "hit_guard", "k", "num_candidates"}
+    {
+        "embedding",
+        "similarity_threshold",
+        "prompt_splitter",
+        "hit_guard",
+        "k",
+        "num_candidates",
+        "vector_index_type",
+    }
 )
 
 # class -> (its options class, the parameters only its family has)

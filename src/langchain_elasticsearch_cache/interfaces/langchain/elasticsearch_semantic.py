@@ -60,6 +60,12 @@ class ElasticsearchSemanticCache(RepositorySemanticCache):
         k: Most candidates the kNN search returns.
         num_candidates: Candidates per shard of the kNN search; ``None`` means
             ``max(100, 10 * k)``. More raises recall and latency.
+        vector_index_type: How a new index keeps the prompt vectors: ``"hnsw"`` (float,
+            the default), ``"int8_hnsw"`` (a quarter of the memory) or ``"bbq_hnsw"``
+            (about a 32nd; 64 dimensions or more). With a quantized type the candidates
+            are rescored with the float vectors (Elasticsearch 8.18+) and the threshold
+            is applied to the exact cosine. An existing index keeps its type. Sizes:
+            docs/OPERATIONS.md, "Semantic cache capacity".
         store_input: Store the prompt with each entry (``llm_input``).
         store_input_params: Store the model parameters (``llm_string``) with each entry.
         metadata: Extra fields stored with every entry (JSON-serialisable).
@@ -106,6 +112,7 @@ class ElasticsearchSemanticCache(RepositorySemanticCache):
         hit_guard: HitGuard | None = default_hit_guard,
         k: int = DEFAULT_K,
         num_candidates: int | None = None,
+        vector_index_type: str = "hnsw",
         store_input: bool = True,
         store_input_params: bool = True,
         metadata: dict[str, Any] | None = None,
@@ -135,6 +142,7 @@ class ElasticsearchSemanticCache(RepositorySemanticCache):
             hit_guard=hit_guard,
             k=k,
             num_candidates=num_candidates,
+            vector_index_type=vector_index_type,
             store_input=store_input,
             store_input_params=store_input_params,
             metadata=metadata,
@@ -168,6 +176,7 @@ class ElasticsearchSemanticCache(RepositorySemanticCache):
                 maximum_duplicates_allowed=store.maximum_duplicates_allowed,
                 owns_client=owns,
                 num_candidates=options.num_candidates,
+                vector_index_type=options.vector_index_type,
             ),
         )
         super().__init__(
@@ -209,6 +218,12 @@ class AsyncElasticsearchSemanticCache(AsyncRepositorySemanticCache):
         k: Most candidates the kNN search returns.
         num_candidates: Candidates per shard of the kNN search; ``None`` means
             ``max(100, 10 * k)``. More raises recall and latency.
+        vector_index_type: How a new index keeps the prompt vectors: ``"hnsw"`` (float,
+            the default), ``"int8_hnsw"`` (a quarter of the memory) or ``"bbq_hnsw"``
+            (about a 32nd; 64 dimensions or more). With a quantized type the candidates
+            are rescored with the float vectors (Elasticsearch 8.18+) and the threshold
+            is applied to the exact cosine. An existing index keeps its type. Sizes:
+            docs/OPERATIONS.md, "Semantic cache capacity".
         store_input: Store the prompt with each entry (``llm_input``).
         store_input_params: Store the model parameters (``llm_string``) with each entry.
         metadata: Extra fields stored with every entry (JSON-serialisable).
@@ -253,6 +268,7 @@ class AsyncElasticsearchSemanticCache(AsyncRepositorySemanticCache):
         hit_guard: HitGuard | None = default_hit_guard,
         k: int = DEFAULT_K,
         num_candidates: int | None = None,
+        vector_index_type: str = "hnsw",
         store_input: bool = True,
         store_input_params: bool = True,
         metadata: dict[str, Any] | None = None,
@@ -282,6 +298,7 @@ class AsyncElasticsearchSemanticCache(AsyncRepositorySemanticCache):
             hit_guard=hit_guard,
             k=k,
             num_candidates=num_candidates,
+            vector_index_type=vector_index_type,
             store_input=store_input,
             store_input_params=store_input_params,
             metadata=metadata,
@@ -316,6 +333,7 @@ class AsyncElasticsearchSemanticCache(AsyncRepositorySemanticCache):
                 maximum_duplicates_allowed=store.maximum_duplicates_allowed,
                 owns_client=owns,
                 num_candidates=options.num_candidates,
+                vector_index_type=options.vector_index_type,
             )
 
         repository = open_async(store, build)

@@ -23,6 +23,7 @@ from elasticsearch import AsyncElasticsearch, Elasticsearch
 from langchain_core.embeddings import Embeddings
 
 from ...adapters.elasticsearch import validate_index_name
+from ...adapters.elasticsearch.mappings import VECTOR_INDEX_TYPES
 from ...domain.errors import ConfigurationError
 from ...domain.keys import KeyScheme
 from ...domain.policies import EmbeddingCachePolicy, LlmCachePolicy
@@ -307,6 +308,7 @@ class SemanticCacheOptions(Generic[ClientT]):
     hit_guard: HitGuard | None
     k: int
     num_candidates: int | None
+    vector_index_type: str = "hnsw"
 
     @classmethod
     def from_arguments(
@@ -339,6 +341,7 @@ class SemanticCacheOptions(Generic[ClientT]):
         request_timeout: float | None,
         max_retries: int | None,
         clock: Clock | None,
+        vector_index_type: str = "hnsw",
     ) -> SemanticCacheOptions[ClientT]:
         """The options, from the constructor's arguments of the same names (not checked)."""
         llm = LlmCacheOptions.from_arguments(
@@ -372,6 +375,7 @@ class SemanticCacheOptions(Generic[ClientT]):
             hit_guard=hit_guard,
             k=k,
             num_candidates=num_candidates,
+            vector_index_type=vector_index_type,
         )
 
     @property
@@ -398,4 +402,9 @@ class SemanticCacheOptions(Generic[ClientT]):
             hit_guard=self.hit_guard,
             k=self.k,
         )
+        if self.vector_index_type not in VECTOR_INDEX_TYPES:
+            raise ConfigurationError(
+                f"vector_index_type must be one of {', '.join(VECTOR_INDEX_TYPES)}, "
+                f"not {self.vector_index_type!r}"
+            )
         self.store.check()
