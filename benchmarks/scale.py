@@ -281,10 +281,10 @@ def run_scale(
     node_source: str,
 ) -> dict[str, Any]:
     path = out_dir / f"{name}.json"
+    # a run may be split (build now, measure later; one variant at a time): the results
+    # of the other variants already written are kept
     document: dict[str, Any] = (
-        json.loads(path.read_text())
-        if phase == "measure" and path.exists()
-        else {"name": name, "variants": {}}
+        json.loads(path.read_text()) if path.exists() else {"name": name, "variants": {}}
     )
     client = Elasticsearch(url, request_timeout=600)
     document["environment"] = describe(client, node_source)

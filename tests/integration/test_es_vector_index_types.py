@@ -47,11 +47,13 @@ def _unit(matrix: Any) -> Any:
     return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
 
 
-def _crowded(dims: int, count: int, seed: int) -> tuple[Any, Any]:
-    """A query and ``count`` vectors whose cosines to it spread over 0.85-0.95."""
+def _crowded(
+    dims: int, count: int, seed: int, low: float = 0.85, high: float = 0.95
+) -> tuple[Any, Any]:
+    """A query and ``count`` vectors whose cosines to it spread over ``low``-``high``."""
     rng = np.random.default_rng(seed)
     query = _unit(rng.normal(size=(1, dims)))[0]
-    cosines = rng.uniform(0.85, 0.95, size=count)
+    cosines = rng.uniform(low, high, size=count)
     other = rng.normal(size=(count, dims))
     other -= np.outer(other @ query, query)  # orthogonal to the query
     other = _unit(other)
@@ -176,3 +178,37 @@ def test_the_semantic_cache_creates_its_index_with_the_chosen_type(
         assert found is not None and found[0].text == "a store"
     finally:
         es_client.indices.delete(index=index, ignore_unavailable=True)
+
+
+def test_a_rescored_miss_is_one_search(es_client: Elasticsearch) -> None:
+    """Without the similarity cut-off the search returns entries under the threshold;
+    that is the end of the answer, not a sign of hidden hits to ask again for."""
+    index = f"test-types-{uuid.uuid4().hex[:10]}"
+    searches: list[str] = []
+
+    class Counting(Elasticsearch):
+        def search(self, *args: Any, **kwargs: Any) -> Any:
+            searches.append(str(kwargs.get("index")))
+            return super().search(*args, **kwargs)
+
+    client = Counting(es_client.transport.node_pool.get().base_url)
+    repository = ElasticsearchVectorRepository(client, index, vector_index_type="int8_hnsw")
+    try:
+        query, far = _crowded(8, 40, seed=5, low=0.5, high=0.85)  # every entry a miss
+        repository.put_many([_record(f"e{n}", v) for n, v in enumerate(far)])
+        client.indices.refresh(index=index)
+        searches.clear()
+        found = repository.nearest(
+            VectorQuery(
+                vector=tuple(float(x) for x in query),
+                llm_string_hash="model",
+                context_hash="ctx",
+                min_similarity=THRESHOLD,
+                k=4,
+            )
+        )
+        assert found == []
+        assert searches == [index]
+    finally:
+        es_client.indices.delete(index=index, ignore_unavailable=True)
+        client.close()

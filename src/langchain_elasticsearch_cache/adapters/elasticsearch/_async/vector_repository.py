@@ -96,6 +96,14 @@ def _mismatch_numbers(exc: BaseException | None) -> tuple[int, int] | None:
     return None
 
 
+def _under(hit: dict[str, Any], threshold: float) -> bool:
+    """Whether a hit's similarity (from its ``_score``) is under ``threshold``."""
+    score = hit.get("_score")
+    if isinstance(score, bool) or not isinstance(score, (int, float)):
+        return False
+    return 2.0 * float(score) - 1.0 < threshold
+
+
 class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRecord]):
     """Semantic cache entries in an index or alias: the exact repository plus ``nearest``.
 
@@ -376,6 +384,9 @@ class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRe
                 if hits is None:
                     return []
                 found = len(hits)
+                # without the similarity cut-off (a rescored search), hits come back down
+                # to under the threshold: one under it means there are no more over it
+                under = self._rescore and bool(hits) and _under(hits[-1], query.min_similarity)
                 if len(indices) > 1 and hits:
                     keys = list(dict.fromkeys(h["_id"] for h in hits))
                     newest = await self._newest_copies(keys)
@@ -385,7 +396,7 @@ class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRe
                         if hit["_id"] in newest and newest[hit["_id"]][1] == hit["_index"]
                     ]
                 candidates = self._candidates(query, hits)
-                if len(candidates) >= query.k or found < k or k >= _MAX_K:
+                if len(candidates) >= query.k or found < k or under or k >= _MAX_K:
                     return candidates
                 k = min(_MAX_K, k * 4)
 
