@@ -199,7 +199,7 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
         answer = self._client.indices.get_mapping(index=self._index_name)
         for index, body in sorted(answer.body.items()):
             present = body.get("mappings", {}).get("properties", {})
-            properties = self._kind.mappings["properties"]
+            properties = semantic_properties(self._vector_index_type)
             if _VECTOR_FIELD in present:
                 del properties[_VECTOR_FIELD]
             self._client.indices.put_mapping(index=index, properties=properties)
@@ -235,8 +235,8 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
         quantized = False
         for index, body in sorted(answer.body.items()):
             field = body.get("mappings", {}).get("properties", {}).get(_VECTOR_FIELD, {})
-            if not isinstance(field, dict):
-                continue
+            if not isinstance(field, dict) or not field:
+                continue  # not mapped yet: mapped by the first write, as this cache maps it
             options = field.get("index_options")
             kind = options.get("type") if isinstance(options, dict) else None
             # a mapping without index_options: the node's default, int8_hnsw since 8.14
