@@ -152,6 +152,10 @@ def latency(
     cache = RepositorySemanticCache(
         ElasticsearchVectorRepository(client, index), Precomputed(table)
     )
+    # the same without the hit guard: what the guard's rules cost on the hit path
+    unguarded = RepositorySemanticCache(
+        ElasticsearchVectorRepository(client, index), Precomputed(table), hit_guard=None
+    )
     policy = SemanticCachePolicy()
     llm_hash, context_hash = partition_hashes(LLM_STRING, "")
     getter = client.options(ignore_status=404)
@@ -159,10 +163,13 @@ def latency(
     for path, (texts, matrix) in paths.items():
         keys = [policy.key(text, LLM_STRING) for text in texts]
         bodies = [_knn(matrix[n].tolist(), llm_hash, context_hash) for n in range(len(texts))]
-        found = {"ours": 0, "raw": 0}
+        found = {"ours": 0, "ours_unguarded": 0, "raw": 0}
 
         def ours(sample: int, texts: list[str] = texts, found: Any = found) -> None:
             found["ours"] += cache.lookup(texts[sample], LLM_STRING) is not None
+
+        def ours_unguarded(sample: int, texts: list[str] = texts, found: Any = found) -> None:
+            found["ours_unguarded"] += unguarded.lookup(texts[sample], LLM_STRING) is not None
 
         def raw(
             sample: int, keys: list[str] = keys, bodies: list[Any] = bodies, found: Any = found
@@ -179,13 +186,23 @@ def latency(
             found["raw"] += bool(answer.body.get("hits", {}).get("hits"))
 
         outcomes = run_interleaved(
-            [Contender("ours", ours), Contender("raw_get_knn", raw)],
+            [
+                Contender("ours", ours),
+                Contender("ours_unguarded", ours_unguarded),
+                Contender("raw_get_knn", raw),
+            ],
             rounds=rounds,
             warmup=warmup,
         )
         stats = {outcome.name: summarize(outcome) for outcome in outcomes}
-        ratio = stats["ours"]["median_s"] / stats["raw_get_knn"]["median_s"]
-        measured[path] = {"answered": found, "contenders": stats, "ours/raw": ratio}
+        raw_median = stats["raw_get_knn"]["median_s"]
+        ratio = stats["ours"]["median_s"] / raw_median
+        measured[path] = {
+            "answered": found,
+            "contenders": stats,
+            "ours/raw": ratio,
+            "ours_unguarded/raw": stats["ours_unguarded"]["median_s"] / raw_median,
+        }
         _log(f"latency {path}: ours/raw = {ratio:.3f} (answered {found})")
     return measured
 
@@ -279,13 +296,20 @@ def run(
     name: str,
     out_dir: Path,
     node_source: str,
+    throughput_rounds: int = 5,
 ) -> dict[str, Any]:
     client = Elasticsearch(url, request_timeout=600)
     index = f"bench-paths-{entries}"
     document: dict[str, Any] = {
         "name": name,
         "environment": describe(client, node_source),
-        "plan": {"entries": entries, "dims": dims, "rounds": rounds, "throughput_total": total},
+        "plan": {
+            "entries": entries,
+            "dims": dims,
+            "rounds": rounds,
+            "throughput_total": total,
+            "throughput_rounds": throughput_rounds,
+        },
     }
     try:
         rng = np.random.default_rng(5)
@@ -294,7 +318,9 @@ def run(
         paths = _queries(matrix, rounds + 40)
         document["latency"] = latency(client, index, paths, rounds=rounds, warmup=30)
         _write(document, out_dir, name)
-        document["throughput"] = asyncio.run(throughput(url, index, paths, total=total, rounds=3))
+        document["throughput"] = asyncio.run(
+            throughput(url, index, paths, total=total, rounds=throughput_rounds)
+        )
     finally:
         with contextlib.suppress(Exception):
             client.indices.delete(index=index, ignore_unavailable=True)

@@ -69,9 +69,11 @@ def test_quick_semantic_paths_benchmark(es_url: str, tmp_path: Path) -> None:
     for path in ("hit", "miss"):
         measured = written["latency"][path]
         assert _positive(measured["ours/raw"])
-        # both contenders see the same outcome: hits on the hit path, none on the miss path
+        # the same outcome without the guard as the bare client's: hits on the hit path,
+        # none on the miss path (the guard may refuse a few of the hits)
         answered = measured["answered"]
-        assert answered["ours"] == answered["raw"]
+        assert answered["ours_unguarded"] == answered["raw"]
+        assert 0 <= answered["ours"] <= answered["raw"]
         assert (answered["ours"] > 0) == (path == "hit")
         for in_flight in (1, 10, 100):
             rates = written["throughput"][f"{path}/{in_flight}"]["lookups_per_s"]
