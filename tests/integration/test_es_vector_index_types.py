@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
+import attrs
 import numpy as np
 import pytest
 from elasticsearch import Elasticsearch
@@ -134,9 +135,18 @@ def test_an_index_without_index_options_is_rescored(es_client: Elasticsearch) ->
         query, vectors = _crowded(8, 80, seed=3)
         _check_threshold(repository, query, vectors)
         # read back and written again as before: the old index keeps working
+        # on 9.x an index created without index.mapping.exclude_source_vectors: false
+        # keeps vectors out of _source, and GET gives none back (a known limit, see
+        # benchmarks/RESULTS.md "Semantic vector storage"); where it gives one, it is exact
         first = repository.get("e0")
         assert first is not None
-        assert first.vector == pytest.approx(tuple(float(x) for x in vectors[0]), abs=1e-7)
+        assert first.vector in (None, tuple(float(x) for x in vectors[0]))
+        again = _record("new", vectors[1])
+        repository.put(again)
+        read = repository.get("new")
+        assert read is not None
+        assert read == attrs.evolve(again, vector=read.vector)
+        assert read.vector in (None, again.vector)
     finally:
         es_client.indices.delete(index=index, ignore_unavailable=True)
 
