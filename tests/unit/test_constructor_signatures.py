@@ -71,6 +71,7 @@ SEMANTIC_ONLY = frozenset(
         "num_candidates",
         "max_error_rate",
         "answer_judge",
+        "vector_index_type",
     }
 )
 

@@ -38,10 +38,12 @@ __all__ = [
     "LLM_RECORDS",
     "MAX_ID_BYTES",
     "PROMPT_VECTOR_INDEX_OPTIONS",
+    "QUANTIZED_VECTOR_INDEX_TYPES",
     "SEMANTIC_INDEX_SETTINGS",
     "SEMANTIC_LATE_FIELDS",
     "SEMANTIC_PROPERTIES",
     "SEMANTIC_RECORDS",
+    "VECTOR_INDEX_TYPES",
     "IndexIdentity",
     "RecordKind",
     "cache_marker",
@@ -51,6 +53,7 @@ __all__ = [
     "foreign_index_error",
     "identify_mapping",
     "kind_label",
+    "semantic_properties",
     "validate_index_name",
 ]
 
@@ -78,6 +81,32 @@ EMBEDDING_PROPERTIES: Mapping[str, Any] = {
 #: of fewer than 64 dimensions), and it takes vectors of any length. It costs 4 bytes per
 #: dimension instead of 1, which a cache of up to a few million prompts can afford.
 PROMPT_VECTOR_INDEX_OPTIONS: Mapping[str, Any] = {"type": "hnsw", "m": 16, "ef_construction": 100}
+
+#: The ``vector_index_type`` values a semantic index may be created with. ``hnsw`` keeps
+#: float vectors in the graph (4 bytes per dimension in memory, exact scores);
+#: ``int8_hnsw`` (1 byte per dimension) and ``bbq_hnsw`` (1 bit per dimension, 64
+#: dimensions or more) search quantized vectors, and their candidates are rescored with
+#: the exact float vectors before the threshold is applied (see the vector repository).
+VECTOR_INDEX_TYPES: tuple[str, ...] = ("hnsw", "int8_hnsw", "bbq_hnsw")
+#: Vector index types whose search scores are approximate and need rescoring.
+QUANTIZED_VECTOR_INDEX_TYPES: frozenset[str] = frozenset({"int8_hnsw", "bbq_hnsw"})
+
+
+def semantic_properties(vector_index_type: str = "hnsw") -> dict[str, Any]:
+    """The semantic cache's mapped fields with ``prompt_vector`` of ``vector_index_type``
+    (a fresh copy)."""
+    if vector_index_type not in VECTOR_INDEX_TYPES:
+        raise ConfigurationError(
+            f"vector_index_type must be one of {', '.join(VECTOR_INDEX_TYPES)}, "
+            f"not {vector_index_type!r}"
+        )
+    properties = copy.deepcopy(dict(SEMANTIC_PROPERTIES))
+    properties["prompt_vector"]["index_options"] = {
+        **PROMPT_VECTOR_INDEX_OPTIONS,
+        "type": vector_index_type,
+    }
+    return properties
+
 
 #: Settings of an index the semantic cache creates. Elasticsearch 9.1+ searches a filtered
 #: HNSW graph with the ACORN heuristic by default; with the cache's filter (one model and

@@ -62,7 +62,7 @@ def validate_vector(value: Iterable[Any], *, what: str = "embedding") -> tuple[f
     configuration errors) and, through the document reader, on stored vectors.
     """
     try:
-        vector = tuple(float(item) for item in value)
+        vector = tuple(map(float, value))
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(
             f"the {what} must be a list of numbers ({exc}); check the Embeddings object "
@@ -73,12 +73,12 @@ def validate_vector(value: Iterable[Any], *, what: str = "embedding") -> tuple[f
             f"the {what} is empty; the Embeddings object passed as `embedding` must return "
             "at least one dimension"
         )
-    if not all(math.isfinite(item) for item in vector):
+    if not all(map(math.isfinite, vector)):  # map: no Python frame per item
         raise ConfigurationError(
             f"the {what} contains NaN or infinity; check the Embeddings object passed as "
             "`embedding`"
         )
-    if not any(item != 0.0 for item in vector):
+    if not any(vector):  # every item is a finite float here: 0.0 and -0.0 are false
         raise ConfigurationError(
             f"the {what} is all zeros, which has no direction (cosine similarity is "
             "undefined); check the Embeddings object passed as `embedding`"
@@ -87,7 +87,7 @@ def validate_vector(value: Iterable[Any], *, what: str = "embedding") -> tuple[f
 
 
 def _vector_tuple(value: Iterable[float]) -> tuple[float, ...]:
-    return tuple(float(item) for item in value)
+    return tuple(map(float, value))
 
 
 def _observation_tuple(value: Iterable[ObservationBin]) -> tuple[ObservationBin, ...]:

@@ -68,6 +68,12 @@ class ElasticsearchSemanticCache(RepositorySemanticCache):
             the entry (see docs/SEMANTIC.md, "Verified hits").
         answer_judge: Callable ``(fresh, cached) -> bool`` saying whether an explored
             entry's answer was right; ``None`` compares the normalised texts.
+        vector_index_type: How a new index keeps the prompt vectors: ``"hnsw"`` (float,
+            the default), ``"int8_hnsw"`` (a quarter of the memory) or ``"bbq_hnsw"``
+            (about a 32nd; 64 dimensions or more). With a quantized type the candidates
+            are rescored with the float vectors (Elasticsearch 8.18+) and the threshold
+            is applied to the exact cosine. An existing index keeps its type. Sizes:
+            docs/OPERATIONS.md, "Semantic cache capacity".
         store_input: Store the prompt with each entry (``llm_input``).
         store_input_params: Store the model parameters (``llm_string``) with each entry.
         metadata: Extra fields stored with every entry (JSON-serialisable).
@@ -116,6 +122,7 @@ class ElasticsearchSemanticCache(RepositorySemanticCache):
         num_candidates: int | None = None,
         max_error_rate: float | None = None,
         answer_judge: AnswerJudge | None = None,
+        vector_index_type: str = "hnsw",
         store_input: bool = True,
         store_input_params: bool = True,
         metadata: dict[str, Any] | None = None,
@@ -147,6 +154,7 @@ class ElasticsearchSemanticCache(RepositorySemanticCache):
             num_candidates=num_candidates,
             max_error_rate=max_error_rate,
             answer_judge=answer_judge,
+            vector_index_type=vector_index_type,
             store_input=store_input,
             store_input_params=store_input_params,
             metadata=metadata,
@@ -180,6 +188,7 @@ class ElasticsearchSemanticCache(RepositorySemanticCache):
                 maximum_duplicates_allowed=store.maximum_duplicates_allowed,
                 owns_client=owns,
                 num_candidates=options.num_candidates,
+                vector_index_type=options.vector_index_type,
             ),
         )
         super().__init__(
@@ -230,6 +239,12 @@ class AsyncElasticsearchSemanticCache(AsyncRepositorySemanticCache):
             the entry (see docs/SEMANTIC.md, "Verified hits").
         answer_judge: Callable ``(fresh, cached) -> bool`` saying whether an explored
             entry's answer was right; ``None`` compares the normalised texts.
+        vector_index_type: How a new index keeps the prompt vectors: ``"hnsw"`` (float,
+            the default), ``"int8_hnsw"`` (a quarter of the memory) or ``"bbq_hnsw"``
+            (about a 32nd; 64 dimensions or more). With a quantized type the candidates
+            are rescored with the float vectors (Elasticsearch 8.18+) and the threshold
+            is applied to the exact cosine. An existing index keeps its type. Sizes:
+            docs/OPERATIONS.md, "Semantic cache capacity".
         store_input: Store the prompt with each entry (``llm_input``).
         store_input_params: Store the model parameters (``llm_string``) with each entry.
         metadata: Extra fields stored with every entry (JSON-serialisable).
@@ -276,6 +291,7 @@ class AsyncElasticsearchSemanticCache(AsyncRepositorySemanticCache):
         num_candidates: int | None = None,
         max_error_rate: float | None = None,
         answer_judge: AnswerJudge | None = None,
+        vector_index_type: str = "hnsw",
         store_input: bool = True,
         store_input_params: bool = True,
         metadata: dict[str, Any] | None = None,
@@ -307,6 +323,7 @@ class AsyncElasticsearchSemanticCache(AsyncRepositorySemanticCache):
             num_candidates=num_candidates,
             max_error_rate=max_error_rate,
             answer_judge=answer_judge,
+            vector_index_type=vector_index_type,
             store_input=store_input,
             store_input_params=store_input_params,
             metadata=metadata,
@@ -341,6 +358,7 @@ class AsyncElasticsearchSemanticCache(AsyncRepositorySemanticCache):
                 maximum_duplicates_allowed=store.maximum_duplicates_allowed,
                 owns_client=owns,
                 num_candidates=options.num_candidates,
+                vector_index_type=options.vector_index_type,
             )
 
         repository = open_async(store, build)

@@ -23,6 +23,7 @@ from elasticsearch import AsyncElasticsearch, Elasticsearch
 from langchain_core.embeddings import Embeddings
 
 from ...adapters.elasticsearch import validate_index_name
+from ...adapters.elasticsearch.mappings import VECTOR_INDEX_TYPES
 from ...domain.errors import ConfigurationError
 from ...domain.keys import KeyScheme
 from ...domain.policies import EmbeddingCachePolicy, LlmCachePolicy
@@ -309,6 +310,7 @@ class SemanticCacheOptions(Generic[ClientT]):
     num_candidates: int | None
     max_error_rate: float | None
     answer_judge: AnswerJudge | None
+    vector_index_type: str = "hnsw"
 
     @classmethod
     def from_arguments(
@@ -343,6 +345,7 @@ class SemanticCacheOptions(Generic[ClientT]):
         request_timeout: float | None,
         max_retries: int | None,
         clock: Clock | None,
+        vector_index_type: str = "hnsw",
     ) -> SemanticCacheOptions[ClientT]:
         """The options, from the constructor's arguments of the same names (not checked)."""
         llm = LlmCacheOptions.from_arguments(
@@ -378,6 +381,7 @@ class SemanticCacheOptions(Generic[ClientT]):
             num_candidates=num_candidates,
             max_error_rate=max_error_rate,
             answer_judge=answer_judge,
+            vector_index_type=vector_index_type,
         )
 
     @property
@@ -407,4 +411,9 @@ class SemanticCacheOptions(Generic[ClientT]):
             max_error_rate=self.max_error_rate,
             answer_judge=self.answer_judge,
         )
+        if self.vector_index_type not in VECTOR_INDEX_TYPES:
+            raise ConfigurationError(
+                f"vector_index_type must be one of {', '.join(VECTOR_INDEX_TYPES)}, "
+                f"not {self.vector_index_type!r}"
+            )
         self.store.check()

@@ -72,10 +72,13 @@ from ....domain.semantic_records import SemanticCandidate, SemanticRecord, Vecto
 from ..backoff import SyncRejectionRetry
 from ..errors import error_type_and_reason
 from ..mappings import (
+    QUANTIZED_VECTOR_INDEX_TYPES,
     SEMANTIC_INDEX_SETTINGS,
     SEMANTIC_RECORDS,
+    VECTOR_INDEX_TYPES,
     marker_with_embedding,
     recorded_embedding,
+    semantic_properties,
 )
 from .repository import ElasticsearchRepository, epoch_millis
 
@@ -119,6 +122,12 @@ def _conflict_pauses() -> list[float]:
     ]
 
 
+#: ``rescore_vector.oversample`` of a kNN search on a quantized index: the approximate
+#: search keeps ``oversample * k`` candidates, which Elasticsearch rescores with the float
+#: vectors; chosen by benchmark (``benchmarks/scale.py``, results in benchmarks/RESULTS.md)
+RESCORE_OVERSAMPLE = 3.0
+
+
 def dimensions_mismatch(index: str, given: int, stored: int, *, what: str) -> ConfigurationError:
     """The error for a vector whose length is not the one the index holds."""
     return ConfigurationError(
@@ -143,6 +152,14 @@ def _mismatch_numbers(exc: BaseException | None) -> tuple[int, int] | None:
     return None
 
 
+def _under(hit: dict[str, Any], threshold: float) -> bool:
+    """Whether a hit's similarity (from its ``_score``) is under ``threshold``."""
+    score = hit.get("_score")
+    if isinstance(score, bool) or not isinstance(score, (int, float)):
+        return False
+    return 2.0 * float(score) - 1.0 < threshold
+
+
 class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
     """Semantic cache entries in an index or alias: the exact repository plus ``nearest``.
 
@@ -151,6 +168,13 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
 
         num_candidates: candidates per shard of a kNN search; ``None`` (the default) means
             ``max(DEFAULT_NUM_CANDIDATES, 10 * k)``. More raises recall and latency.
+        vector_index_type: how an index created here indexes the prompt vectors: ``hnsw``
+            (float, the default), ``int8_hnsw`` or ``bbq_hnsw`` (quantized: less memory;
+            ``bbq_hnsw`` needs vectors of 64 dimensions or more). An existing index keeps
+            its own type. Whatever the type, the threshold is applied to exact cosines: on
+            a quantized index (whoever made it) the candidates are rescored with the float
+            vectors (``rescore_vector``, Elasticsearch 8.18+) and the threshold is applied
+            to the rescored similarity, so no entry under it is ever returned.
     """
 
     def __init__(
@@ -164,6 +188,7 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
         owns_client: bool = False,
         alias_cache_seconds: float = 15.0,
         num_candidates: int | None = None,
+        vector_index_type: str = "hnsw",
     ) -> None:
         super().__init__(
             client,
@@ -184,7 +209,13 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
                 f"num_candidates must be None or an integer from 1 to {_MAX_K}, "
                 f"not {num_candidates!r}"
             )
+        if vector_index_type not in VECTOR_INDEX_TYPES:
+            raise ConfigurationError(
+                f"vector_index_type must be one of {', '.join(VECTOR_INDEX_TYPES)}, "
+                f"not {vector_index_type!r}"
+            )
         self._num_candidates = num_candidates
+        self._vector_index_type = vector_index_type
         self._dims: int | None = None
         self._late_fields_mapped = False
         self._observation_locks = tuple(threading.Lock() for _ in range(_OBSERVATION_STRIPES))
@@ -194,14 +225,25 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
         self._embedding_wanted: EmbeddingIdentity | None = None
         self._embedding_lock = threading.Lock()
         self._warned_unrecordable = False
+        # whether a kNN search must rescore: the index's vectors are quantized
+        self._rescore = vector_index_type in QUANTIZED_VECTOR_INDEX_TYPES
 
     def _new_mappings(self) -> dict[str, Any]:
-        """The mappings of a new index: the marker records the embedding model if known."""
+        """The mappings of a new index: the vector field of the chosen index type, and the
+        marker recording the embedding model if known."""
         mappings = self._kind.mappings
+        mappings["properties"] = semantic_properties(self._vector_index_type)
         identity = self._embedding or self._embedding_wanted
         if identity is not None:
             mappings["_meta"] = marker_with_embedding(mappings["_meta"], self._kind.name, identity)
         return mappings
+
+    def _bootstrap(self) -> bool:
+        """The base bootstrap, then the mapping's vector type and length (one request,
+        once): a quantized index, whoever created it, is searched with rescoring."""
+        is_alias = super()._bootstrap()
+        self._learn_mapping()
+        return is_alias
 
     def _create_index(self) -> None:
         """Create the index with ``SEMANTIC_INDEX_SETTINGS`` where the node knows them."""
@@ -224,7 +266,7 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
         answer = self._client.indices.get_mapping(index=self._index_name)
         for index, body in sorted(answer.body.items()):
             present = body.get("mappings", {}).get("properties", {})
-            properties = self._kind.mappings["properties"]
+            properties = semantic_properties(self._vector_index_type)
             if _VECTOR_FIELD in present:
                 del properties[_VECTOR_FIELD]
             self._client.indices.put_mapping(index=index, properties=properties)
@@ -333,18 +375,33 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
                 self._dims = self._mapped_dimensions()
         return self._dims
 
+    def _learn_mapping(self) -> None:
+        dims = self._mapped_dimensions()
+        if dims is not None:
+            self._dims = dims
+
     def _mapped_dimensions(self) -> int | None:
+        """The mapped vector length (``None`` before the first vector); also notes whether
+        any index behind the name holds quantized vectors."""
         try:
             answer = self._client.indices.get_mapping(index=self._index_name)
         except NotFoundError:
             self._forget_indices(index_missing=True)
             return None
         found: dict[str, int] = {}
+        quantized = False
         for index, body in sorted(answer.body.items()):
             field = body.get("mappings", {}).get("properties", {}).get(_VECTOR_FIELD, {})
-            dims = field.get("dims") if isinstance(field, dict) else None
+            if not isinstance(field, dict) or not field:
+                continue  # not mapped yet: mapped by the first write, as this cache maps it
+            options = field.get("index_options")
+            kind = options.get("type") if isinstance(options, dict) else None
+            # a mapping without index_options: the node's default, int8_hnsw since 8.14
+            quantized = quantized or kind not in ("hnsw", "flat")
+            dims = field.get("dims")
             if isinstance(dims, int):
                 found[index] = dims
+        self._rescore = quantized
         if len(set(found.values())) > 1:
             listed = ", ".join(f"{index}: {dims}" for index, dims in found.items())
             raise ConfigurationError(
@@ -545,7 +602,7 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
         fix = "; check the Embeddings object that made it"
         if not query.vector:
             raise ConfigurationError("the query vector is empty" + fix)
-        if not all(math.isfinite(item) for item in query.vector):
+        if not all(map(math.isfinite, query.vector)):  # map: no Python frame per item
             raise ConfigurationError("the query vector contains NaN or infinity" + fix)
         if not any(query.vector):
             raise ConfigurationError(
@@ -574,14 +631,25 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
             millis = epoch_millis(query.not_before)
             filters.append({"range": {"timestamp": {"gte": millis, "format": "epoch_millis"}}})
         wanted = self._num_candidates or max(DEFAULT_NUM_CANDIDATES, 10 * k)
-        return {
+        clause: dict[str, Any] = {
             "field": _VECTOR_FIELD,
             "query_vector": list(query.vector),
             "k": k,
             "num_candidates": min(_MAX_K, max(wanted, k)),
             "filter": filters,
-            "similarity": float(query.min_similarity),
         }
+        if self._rescore:
+            # quantized scores are approximate: a threshold applied to them would let an
+            # entry under it through (or drop one over it). The top candidates are
+            # rescored with the float vectors; the threshold is applied to the rescored
+            # similarity in _candidates
+            clause["rescore_vector"] = {"oversample": RESCORE_OVERSAMPLE}
+            clause["num_candidates"] = min(
+                _MAX_K, max(clause["num_candidates"], math.ceil(k * RESCORE_OVERSAMPLE))
+            )
+        else:
+            clause["similarity"] = float(query.min_similarity)
+        return clause
 
     def nearest(self, query: VectorQuery) -> list[SemanticCandidate]:
         """At most ``query.k`` live entries of the query's model and context, most similar
@@ -603,6 +671,9 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
                 if hits is None:
                     return []
                 found = len(hits)
+                # without the similarity cut-off (a rescored search), hits come back down
+                # to under the threshold: one under it means there are no more over it
+                under = self._rescore and bool(hits) and _under(hits[-1], query.min_similarity)
                 if len(indices) > 1 and hits:
                     keys = list(dict.fromkeys(h["_id"] for h in hits))
                     newest = self._newest_copies(keys)
@@ -612,7 +683,7 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
                         if hit["_id"] in newest and newest[hit["_id"]][1] == hit["_index"]
                     ]
                 candidates = self._candidates(query, hits)
-                if len(candidates) >= query.k or found < k or k >= _MAX_K:
+                if len(candidates) >= query.k or found < k or under or k >= _MAX_K:
                     return candidates
                 k = min(_MAX_K, k * 4)
 
@@ -636,6 +707,14 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
             mismatch = self._mismatch_error(exc, what="the query vector")
             if mismatch is not None:
                 raise mismatch from exc
+            if isinstance(exc, BadRequestError) and "rescore_vector" in str(exc):
+                raise ConfigurationError(
+                    f"index {self._index_name!r} holds quantized vectors, whose scores the "
+                    "cache rescores with the float vectors before applying the threshold "
+                    "(kNN rescore_vector), and this Elasticsearch does not support that "
+                    "(it needs 8.18 or later): upgrade Elasticsearch, or use an index of "
+                    'vector_index_type="hnsw"'
+                ) from exc
             raise
         hits: list[dict[str, Any]] = answer.body.get("hits", {}).get("hits", [])
         return hits
@@ -661,8 +740,8 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
             # may fall a rounding error below the threshold Elasticsearch applied
             similarity = min(1.0, max(-1.0, 2.0 * float(score) - 1.0))
             if similarity < query.min_similarity:
-                if query.min_similarity - similarity > _ROUNDING:
-                    continue  # an index with quantized vectors scores approximately
+                if self._rescore or query.min_similarity - similarity > _ROUNDING:
+                    continue  # under the threshold (a rescored score is exact)
                 similarity = query.min_similarity
             candidates.append(SemanticCandidate(record=record, similarity=similarity))
         candidates.sort(key=lambda candidate: -candidate.similarity)
