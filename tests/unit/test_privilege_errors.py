@@ -121,3 +121,20 @@ def test_without_fail_open_a_denied_write_raises() -> None:
     repo.failure = _denied()
     with pytest.raises(PermissionDeniedError, match="lacks the 'index' index privilege"):
         cache.update("p", "l", GEN)
+
+
+def test_a_403_without_a_body_names_view_index_metadata() -> None:
+    """The answer to a HEAD request (an existence check) has no body."""
+    meta = ApiResponseMeta(
+        status=403,
+        http_version="1.1",
+        headers=HttpHeaders(),
+        duration=0.0,
+        node=NodeConfig("https", "es", 9200),
+    )
+    error = translate_error(
+        AuthorizationException(message="", meta=meta, body=""), "checking whether 'x' exists"
+    )
+    assert isinstance(error, PermissionDeniedError)
+    assert error.privileges == ("view_index_metadata", "manage", "all")
+    assert "lacks the 'view_index_metadata' index privilege" in str(error)

@@ -14,13 +14,7 @@ from typing import Any
 
 from elasticsearch import AuthorizationException, Elasticsearch
 
-from .errors import (
-    CLIENT_ERRORS,
-    describe_hosts,
-    existence_check_reason,
-    permission_denied,
-    translated,
-)
+from .errors import CLIENT_ERRORS, translated
 
 __all__ = [
     "PointInTime",
@@ -37,16 +31,8 @@ _NAMESPACE_BUCKETS = 100
 
 def index_exists(client: Elasticsearch, index: str) -> bool:
     """True when ``index`` names an existing index or alias."""
-    action = f"checking whether {index!r} exists"
-    with translated(action, client=client):
-        try:
-            return bool(client.indices.exists(index=index))
-        except AuthorizationException as exc:
-            if exc.body:
-                raise
-            # a HEAD request: its 403 has no body to name the privilege
-            reason = existence_check_reason(index)
-            raise permission_denied(reason, action, describe_hosts(client)) from exc
+    with translated(f"checking whether {index!r} exists", client=client):
+        return bool(client.indices.exists(index=index))
 
 
 def concrete_indices(client: Elasticsearch, index: str) -> list[str]:

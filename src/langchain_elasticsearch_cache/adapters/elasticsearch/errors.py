@@ -399,12 +399,14 @@ _UNAUTHORIZED = re.compile(
 PRIVILEGES_DOC = "docs/OPERATIONS.md#privileges"
 
 
-def existence_check_reason(index: str) -> str:
-    """What a 403 to an existence check (``HEAD`` index or alias, no body) means."""
+def existence_check_reason(index: str | None = None) -> str:
+    """What a 403 without a body means: the answer to a ``HEAD`` request, the existence
+    check of an index or alias, which only ``view_index_metadata`` (short of ``manage``)
+    grants."""
+    on = f" on indices [{index}]" if index else ""
     return (
-        "action [indices:admin/get] is unauthorized for user or API key on indices "
-        f"[{index}], this action is granted by the index privileges "
-        "[view_index_metadata,manage,all]"
+        f"action [indices:admin/get] is unauthorized for user or API key{on}, this action "
+        "is granted by the index privileges [view_index_metadata,manage,all]"
     )
 
 
@@ -473,7 +475,8 @@ def _api_error(exc: ApiError, action: str, hosts: str, advice: _Advice) -> Cache
             f"check {advice.credentials}"
         )
     if status == 403:
-        return permission_denied(denied_reason(exc), action, hosts)
+        reason = denied_reason(exc) if exc.body else existence_check_reason()
+        return permission_denied(reason, action, hosts)
     if is_unavailable_status(status):
         detail = "too many requests (429)" if status == 429 else f"HTTP {status}: {reason}"
         return BackendUnavailableError(
