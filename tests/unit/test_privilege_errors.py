@@ -138,3 +138,12 @@ def test_a_403_without_a_body_names_view_index_metadata() -> None:
     assert isinstance(error, PermissionDeniedError)
     assert error.privileges == ("view_index_metadata", "manage", "all")
     assert "lacks the 'view_index_metadata' index privilege" in str(error)
+
+
+def test_a_refused_bulk_request_names_write() -> None:
+    reason = REFRESH.replace("indices:admin/refresh", "indices:data/write/bulk[s]").replace(
+        "[maintenance,manage,all]", "[create_doc,create,delete,index,write,all]"
+    )
+    error = translate_error(_forbidden(reason), "put_many ('x')")
+    assert isinstance(error, PermissionDeniedError)
+    assert error.privileges == ("write", "delete", "index", "all")

@@ -390,7 +390,7 @@ def _version_mismatch(exc: ApiError, action: str, hosts: str) -> ConfigurationEr
 # "action [indices:admin/refresh] is unauthorized for API key id [x] of user [y] on
 # indices [z], this action is granted by the index privileges [maintenance,manage,all]"
 _UNAUTHORIZED = re.compile(
-    r"action \[(?P<action>[^\]]+)\] is unauthorized for (?P<who>.+?)"
+    r"action \[(?P<action>.+?)\] is unauthorized for (?P<who>.+?)"
     r"(?: on indices \[(?P<indices>[^\]]*)\])?, this action is granted by the "
     r"(?P<level>index|cluster) privileges \[(?P<privileges>[^\]]*)\]"
 )
@@ -445,6 +445,9 @@ def permission_denied(
     if "index" in privileges:
         # create_doc and create grant new documents only: the caches overwrite entries
         privileges = tuple(p for p in privileges if p not in ("create_doc", "create"))
+    if "delete" in privileges and "index" in privileges and "write" in privileges:
+        # a bulk request (writes and deletes): 'write' grants both
+        privileges = ("write", *(p for p in privileges if p != "write"))
     level = found["level"]
     on = f" on index {found['indices']}" if found["indices"] else ""
     least = privileges[0] if privileges else "?"

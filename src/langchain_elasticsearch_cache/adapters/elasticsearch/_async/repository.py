@@ -449,15 +449,16 @@ class AsyncElasticsearchRepository(Generic[R]):
             )
 
     def _cannot_see_writes(self, action: str, error: Any) -> PermissionDeniedError:
-        """Neither the refresh nor the wait for one was allowed: name ``maintenance``."""
-        _, reason = error_type_and_reason(error)
+        """Neither the refresh nor the wait for one was allowed: name the privilege the
+        wait needs (the caches' role has it), and ``maintenance`` as the other way."""
         return self._denied(
-            self._refresh_denied,
+            error,
             action,
             needed_for=(
-                f"by {action} to see the writes made just before it; without it the cache "
-                "waits for the next refresh with the 'write' (or 'delete') privilege, "
-                f"refused too: {reason}"
+                f"by {action} to see the writes made just before it: without the "
+                "'maintenance' privilege to refresh the index, the cache waits for the next "
+                "refresh by deleting absent ids with refresh=wait_for; granting "
+                "'maintenance' instead also works"
             ),
         )
 
