@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -70,6 +71,67 @@ def refusing_elasticsearch() -> Iterator[RefusingElasticsearch]:
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _answer
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass  # quiet
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    stub = RefusingElasticsearch(server)
+    holder.append(stub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield stub
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+_INFO = {
+    "name": "stub",
+    "cluster_name": "stub",
+    "version": {"number": "8.19.9", "build_flavor": "default"},
+    "tagline": "You Know, for Search",
+}
+
+
+@contextmanager
+def failing_elasticsearch(
+    status: int, *, hang_seconds: float = 0.0
+) -> Iterator[RefusingElasticsearch]:
+    """A server that answers ``GET /`` like Elasticsearch 8 (so a cache is created) and
+    every other request with ``status`` (429, 500, 503...) and Elasticsearch's JSON error,
+    after ``hang_seconds`` (longer than the client's ``request_timeout``: a timeout)."""
+    error = {
+        "error": {"type": "stub_exception", "reason": f"the stub answers {status}"},
+        "status": status,
+    }
+    holder: list[RefusingElasticsearch] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self) -> None:
+            holder[0].requests.append((self.command, self.path))
+            if hang_seconds and self.path.split("?")[0] != "/":
+                time.sleep(hang_seconds)
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            code, body = (200, _INFO) if self.path.split("?")[0] == "/" else (status, error)
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            accept = self.headers.get("Accept") or "application/json"
+            self.send_header("Content-Type", accept.split(",")[0])
+            self.send_header("X-elastic-product", "Elasticsearch")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
 
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _answer
 

@@ -201,7 +201,8 @@ async def test_async_api_key(
 def test_the_api_key_cannot_reach_other_indices(
     secure_node: LocalElasticsearchNode, api_key: dict[str, str]
 ) -> None:
-    """A 403 is an AuthenticationError naming the privileges the cache needs."""
+    """A 403 is an AuthenticationError naming the privilege missing (the index check at
+    the first call needs ``view_index_metadata``) and where the roles are documented."""
     with pytest.raises(AuthenticationError) as denied:
         ElasticsearchCache(
             f"elsewhere-{uuid.uuid4().hex}",
@@ -210,7 +211,8 @@ def test_the_api_key_cannot_reach_other_indices(
             ca_certs=secure_node.ca_certs,
         ).lookup("p", "l")
     message = str(denied.value)
-    assert "permission denied" in message and "create_index" in message
+    assert "permission denied" in message and "'view_index_metadata'" in message
+    assert "docs/OPERATIONS.md#privileges" in message
 
 
 # -- what must fail, fast and clearly ----------------------------------------------------

@@ -22,6 +22,7 @@ from .errors import (
     EntryRefusedError,
     InvalidIndexNameError,
     KeysNotStoredError,
+    PermissionDeniedError,
     TlsVerificationError,
     UncacheableAnswerError,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "InvalidIndexNameError",
     "KeyScheme",
     "KeysNotStoredError",
+    "PermissionDeniedError",
     "ListedLlmEntry",
     "LegacyMd5KeyScheme",
     "LlmCachePolicy",

@@ -51,6 +51,25 @@ class AuthenticationError(BackendError):
     could not itself be authenticated (:class:`TlsVerificationError`)."""
 
 
+class PermissionDeniedError(AuthenticationError):
+    """The credentials are valid but lack a privilege (HTTP 403).
+
+    ``privileges`` are the privileges that would grant the refused action, least first
+    (as the backend names them, e.g. ``("maintenance", "manage", "all")``); empty when
+    the backend did not say. ``during_setup`` is true when the cache was checking or
+    creating its index (before anything was read or written): a configuration found
+    wrong at start, which the fail-open mode never swallows. Refused later (privileges
+    revoked, or a read-only deployment's writes), ``fail_open=True`` skips the call.
+    """
+
+    def __init__(
+        self, message: str, privileges: Sequence[str] = (), *, during_setup: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.privileges = tuple(privileges)
+        self.during_setup = during_setup
+
+
 class TlsVerificationError(AuthenticationError):
     """The TLS handshake failed: the server's certificate is not signed by a trusted CA or
     does not name the host, or one side does not speak TLS. Retrying cannot help (so the

@@ -4,7 +4,9 @@ The rule the fail-open mode relies on: *not answering right now* (connection ref
 timeout, 429 after the client's retries, HTTP 5xx) becomes
 :class:`~langchain_elasticsearch_cache.domain.errors.BackendUnavailableError`; an answer
 that refuses the request (authentication, privileges, mapping, bad request) becomes
-:class:`~langchain_elasticsearch_cache.domain.errors.BackendError`.
+:class:`~langchain_elasticsearch_cache.domain.errors.BackendError`; a 403 becomes a
+:class:`~langchain_elasticsearch_cache.domain.errors.PermissionDeniedError` naming the
+privilege to grant (:func:`permission_denied`).
 
 Messages name the problem, the hosts (``scheme://host:port`` only) and the fix. They are
 built from status codes, error types and server reasons, never from URLs or headers as
@@ -41,6 +43,7 @@ from ...domain.errors import (
     CacheError,
     ConfigurationError,
     EntryRefusedError,
+    PermissionDeniedError,
     TlsVerificationError,
 )
 
@@ -48,12 +51,15 @@ __all__ = [
     "CLIENT_ERRORS",
     "BulkBackendUnavailableError",
     "BulkEntriesRefusedError",
+    "denied_reason",
     "describe_hosts",
     "error_type_and_reason",
+    "existence_check_reason",
     "is_unavailable_status",
     "refused_entry_error",
     "refused_entry_reason",
     "mark_built_from_settings",
+    "permission_denied",
     "redact_url",
     "translate_error",
     "translated",
@@ -381,6 +387,81 @@ def _version_mismatch(exc: ApiError, action: str, hosts: str) -> ConfigurationEr
     )
 
 
+# "action [indices:admin/refresh] is unauthorized for API key id [x] of user [y] on
+# indices [z], this action is granted by the index privileges [maintenance,manage,all]"
+_UNAUTHORIZED = re.compile(
+    r"action \[(?P<action>.+?)\] is unauthorized for (?P<who>.+?)"
+    r"(?: on indices \[(?P<indices>[^\]]*)\])?, this action is granted by the "
+    r"(?P<level>index|cluster) privileges \[(?P<privileges>[^\]]*)\]"
+)
+
+#: the documentation of the roles, named in every "permission denied" message
+PRIVILEGES_DOC = "docs/OPERATIONS.md#privileges"
+
+
+def existence_check_reason(index: str | None = None) -> str:
+    """What a 403 without a body means: the answer to a ``HEAD`` request, the existence
+    check of an index or alias, which only ``view_index_metadata`` (short of ``manage``)
+    grants."""
+    on = f" on indices [{index}]" if index else ""
+    return (
+        f"action [indices:admin/get] is unauthorized for user or API key{on}, this action "
+        "is granted by the index privileges [view_index_metadata,manage,all]"
+    )
+
+
+def denied_reason(error: Any) -> str:
+    """The reason of a 403 (an ``ApiError``, a body, a bulk item's ``error`` or a string)
+    in full: shortened, it could lose the privileges Elasticsearch names at its end."""
+    if isinstance(error, str):
+        return error
+    if isinstance(error, ApiError):
+        error = error.body
+    if isinstance(error, Mapping) and isinstance(error.get("error"), Mapping):
+        error = error["error"]
+    if isinstance(error, Mapping) and isinstance(error.get("reason"), str):
+        return str(error["reason"])
+    return error_type_and_reason(error)[1]
+
+
+def permission_denied(
+    reason: str, action: str, hosts: str, *, needed_for: str = "", during_setup: bool = False
+) -> PermissionDeniedError:
+    """The error for a 403: the missing privilege named (the least of those Elasticsearch
+    says would grant the action), on which index, for what, and the fix.
+
+    ``reason`` is Elasticsearch's reason; ``needed_for`` says why the cache made the
+    refused request (e.g. "so that clear() sees recent writes")."""
+    found = _UNAUTHORIZED.search(reason)
+    reason = _shorten(reason)
+    why = f" (needed {needed_for})" if needed_for else ""
+    if found is None:
+        return PermissionDeniedError(
+            f"{action}: permission denied at {hosts}{why} ({reason}); give the user or API "
+            f"key the privileges of the role in {PRIVILEGES_DOC}",
+            during_setup=during_setup,
+        )
+    privileges = tuple(p.strip() for p in found["privileges"].split(",") if p.strip())
+    if "index" in privileges:
+        # create_doc and create grant new documents only: the caches overwrite entries
+        privileges = tuple(p for p in privileges if p not in ("create_doc", "create"))
+    if "delete" in privileges and "index" in privileges and "write" in privileges:
+        # a bulk request (writes and deletes): 'write' grants both
+        privileges = ("write", *(p for p in privileges if p != "write"))
+    level = found["level"]
+    on = f" on index {found['indices']}" if found["indices"] else ""
+    least = privileges[0] if privileges else "?"
+    others = f" (or one of: {', '.join(privileges[1:])})" if len(privileges) > 1 else ""
+    return PermissionDeniedError(
+        f"{action}: permission denied at {hosts}: the {found['who']} lacks the "
+        f"{least!r} {level} privilege{on}{why}; Elasticsearch refused "
+        f"[{found['action']}]. Grant {least!r}{others}{on}: the roles are in "
+        f"{PRIVILEGES_DOC}",
+        privileges,
+        during_setup=during_setup,
+    )
+
+
 def _api_error(exc: ApiError, action: str, hosts: str, advice: _Advice) -> CacheError:
     status = exc.status_code
     kind, reason = error_type_and_reason(exc)
@@ -397,11 +478,8 @@ def _api_error(exc: ApiError, action: str, hosts: str, advice: _Advice) -> Cache
             f"check {advice.credentials}"
         )
     if status == 403:
-        return AuthenticationError(
-            f"{action}: permission denied at {hosts} ({reason}); give the user or API key "
-            "the privileges the cache needs on the index: read, write, create_index, "
-            "view_index_metadata and manage (for refresh and mapping updates)"
-        )
+        reason = denied_reason(exc) if exc.body else existence_check_reason()
+        return permission_denied(reason, action, hosts)
     if is_unavailable_status(status):
         detail = "too many requests (429)" if status == 429 else f"HTTP {status}: {reason}"
         return BackendUnavailableError(

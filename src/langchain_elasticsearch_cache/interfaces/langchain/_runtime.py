@@ -6,7 +6,10 @@ enough to leave on (about half a microsecond per call; see the README). Fail-ope
 ``warn_interval`` seconds at most, and one line when the backend answers again; and it
 turns ``EntryRefusedError`` (an entry the backend refused to store: too large, or not
 fitting the mapping) into a skipped write, counted as ``refused`` and warned about at
-the same rate, so the caller keeps the answer the model gave. Nothing else is swallowed. While a
+the same rate, so the caller keeps the answer the model gave. A privilege refused after
+the first call (:class:`PermissionDeniedError`: revoked, or a read-only deployment) makes a
+lookup a miss and a write a skipped write (counted as ``refused``, warned about once);
+deletions still raise it. Nothing else is swallowed. While a
 fail-open cache's call runs, loggers named through :func:`quiet_during_fail_open_calls`
 (the Elasticsearch client's, which log every failed request and retry) are silent: the
 cache's own rate-limited warning says what happened, once.
@@ -24,7 +27,12 @@ from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import TypeVar
 
-from ...domain.errors import BackendUnavailableError, EntryRefusedError, UncacheableAnswerError
+from ...domain.errors import (
+    BackendUnavailableError,
+    EntryRefusedError,
+    PermissionDeniedError,
+    UncacheableAnswerError,
+)
 from ._latency import LatencyDistribution, new_buckets, record_latency
 from .statistics import CacheStatistics, OperationStatistics
 from .telemetry import AVAILABLE as _TELEMETRY
@@ -39,6 +47,12 @@ T = TypeVar("T")
 Tally = tuple[int, int, int]
 """(hits, misses, writes) that one call contributes to the statistics."""
 Clock = Callable[[], datetime]
+
+#: the calls a privilege refused at run time is absorbed for under ``fail_open=True``:
+#: a lookup becomes a miss, a write a skipped write. Deletions, ``clear`` and
+#: ``purge_expired`` always raise it (a deletion that did not happen must not look done).
+_LOOKUPS = frozenset({"lookup", "mget"})
+_WRITES = frozenset({"update", "mset"})
 
 
 def utc_now() -> datetime:
@@ -122,6 +136,7 @@ class Runtime:
         self._outage_calls = 0
         self._warned_in_outage = False
         self._warned_uncacheable = False
+        self._warned_write_denied = False
 
     def describe(self, repository: object) -> None:
         """Name the repository's index (when it has one) in the telemetry attributes."""
@@ -217,6 +232,8 @@ class Runtime:
             if self.fail_open:
                 self._warn_refused(op, exc)
             return self.fail_open
+        if isinstance(exc, PermissionDeniedError):
+            return self._absorb_denied(op, started, exc, scope)
         swallow = self.fail_open and isinstance(exc, BackendUnavailableError)
         elapsed = self.record(op, started, error=True, failed_open=swallow)
         if scope is not None:
@@ -224,6 +241,44 @@ class Runtime:
         if swallow:
             self._warn(op, exc)
         return swallow
+
+    def _absorb_denied(
+        self,
+        op: str,
+        started: float,
+        exc: PermissionDeniedError,
+        scope: OperationScope | None = None,
+    ) -> bool:
+        """A privilege missing at run time (revoked, or a read-only deployment's write).
+
+        With ``fail_open``: a write is skipped, counted as ``refused`` and warned about
+        once per cache object (a read-only deployment refuses every write: the answer is
+        returned, not cached); a lookup is a miss, counted and warned about like an
+        outage. Found at start (``during_setup``), or on any other call, it is raised."""
+        if not self.fail_open or exc.during_setup or op not in _LOOKUPS | _WRITES:
+            elapsed = self.record(op, started, error=True)
+            if scope is not None:
+                scope.failed(elapsed, exc, False, 0)
+            return False
+        if op in _LOOKUPS:
+            elapsed = self.record(op, started, error=True, failed_open=True)
+            if scope is not None:
+                scope.failed(elapsed, exc, True, 0)
+            self._warn(op, exc)
+            return True
+        elapsed = self.record(op, started, error=True, refused=1)
+        if scope is not None:
+            scope.failed(elapsed, exc, True, 1)
+        with self._lock:
+            first, self._warned_write_denied = not self._warned_write_denied, True
+        if first:
+            logger.warning(
+                "the cache may not write (fail_open=True): %s. The answer is returned but "
+                "not cached; writes refused so are counted in statistics.refused and this "
+                "warning is not repeated for this cache object",
+                exc,
+            )
+        return True
 
     def _warn_refused(self, op: str, exc: BaseException) -> None:
         now = time.monotonic()

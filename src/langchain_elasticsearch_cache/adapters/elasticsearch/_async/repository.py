@@ -17,7 +17,9 @@ How it talks to Elasticsearch, and why:
   ``alias_cache_seconds``) and every ``(index, key)`` pair is fetched with one realtime
   ``mget``; per key the copy with the newest ``timestamp`` wins.
 * ``count``, ``scan``, ``clear`` and ``delete_older_than`` are searches, which only see
-  refreshed documents, so they refresh the target first.
+  refreshed documents, so they refresh the target first; without the ``maintenance``
+  privilege they wait for the next refresh instead (``_wait_for_refresh``), never search
+  stale documents.
 * ``clear`` / ``delete_older_than`` use ``_delete_by_query`` when the cluster has it and
   otherwise stream the matching ids with a point in time and bulk-delete them.
 """
@@ -29,6 +31,7 @@ import contextlib
 import json
 import logging
 import time
+import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
@@ -49,6 +52,7 @@ from ....domain.errors import (
     BackendUnavailableError,
     BulkOperationError,
     ConfigurationError,
+    PermissionDeniedError,
 )
 from ....domain.ports import R
 from ..backoff import AsyncRejectionRetry, backoff_delays
@@ -56,8 +60,12 @@ from ..errors import (
     CLIENT_ERRORS,
     BulkBackendUnavailableError,
     BulkEntriesRefusedError,
+    denied_reason,
+    describe_hosts,
     error_type_and_reason,
+    existence_check_reason,
     is_unavailable_status,
+    permission_denied,
     refused_entry_error,
     refused_entry_reason,
     translated,
@@ -80,6 +88,9 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ONE_MS = timedelta(milliseconds=1)
 _PIT_KEEP_ALIVE = "2m"
 _INDEX_MISSING = "index_not_found_exception"
+#: deletes of absent ids sent per shard by ``_wait_for_refresh``: with ids spread at random
+#: over S shards, one shard gets none of S * 24 with a probability below S * e**-24
+_BARRIER_IDS_PER_SHARD = 24
 
 
 def _index_gone(error: Any) -> bool:
@@ -196,6 +207,7 @@ class AsyncElasticsearchRepository(Generic[R]):
         self._alias_indices: tuple[str, ...] | None = None
         self._alias_indices_expire = 0.0
         self._delete_by_query_missing = False
+        self._refresh_denied: AuthorizationException | None = None
         self._warned_duplicates = False
         self._closed = False
 
@@ -231,6 +243,18 @@ class AsyncElasticsearchRepository(Generic[R]):
             options["require_alias"] = True
         return options
 
+    def _denied(
+        self, exc: Any, action: str, *, needed_for: str = "", during_setup: bool = False
+    ) -> PermissionDeniedError:
+        """The error naming the privilege a 403 (or its reason) says is missing."""
+        return permission_denied(
+            denied_reason(exc),
+            f"{action} ({self._index_name!r})",
+            describe_hosts(self._client),
+            needed_for=needed_for,
+            during_setup=during_setup,
+        )
+
     def _check_key(self, key: str) -> None:
         if not isinstance(key, str) or not key:
             raise ConfigurationError(f"a key must be a non-empty string, not {key!r}")
@@ -247,7 +271,18 @@ class AsyncElasticsearchRepository(Generic[R]):
             return self._is_alias
         async with self._bootstrap_lock:
             if self._is_alias is None:
-                self._is_alias = await self._bootstrap()
+                try:
+                    self._is_alias = await self._bootstrap()
+                except AuthorizationException as exc:
+                    # found wrong at start: never swallowed by fail-open. The existence
+                    # checks are HEAD requests, whose 403 has no body to name the
+                    # privilege: it is the one that grants them.
+                    raise self._denied(
+                        exc if exc.body else existence_check_reason(self._index_name),
+                        "checking the index",
+                        needed_for="to check (or create) the index before its first use",
+                        during_setup=True,
+                    ) from exc
         return self._is_alias
 
     async def _bootstrap(self) -> bool:
@@ -389,15 +424,93 @@ class AsyncElasticsearchRepository(Generic[R]):
         if self._alias_indices is not None and index not in self._alias_indices:
             self._alias_indices = None
 
-    async def _refresh_for_search(self) -> None:
-        """Searches see only refreshed documents; refresh so they see every write."""
+    async def _refresh_for_search(self, action: str) -> None:
+        """Searches see only refreshed documents: make every write made so far visible.
+
+        With the ``maintenance`` privilege (the refresh API), a refresh. Without it (a
+        cache's least-privilege role), :meth:`_wait_for_refresh`: a write privilege is
+        enough. Never a search of what happens to be refreshed already: a ``clear()``
+        that misses the last writes, or a listing without them, would look like success.
+        """
+        if self._refresh_denied is None:
+            try:
+                await self._client.indices.refresh(index=self._index_name)
+                return
+            except AuthorizationException as exc:
+                self._refresh_denied = exc  # not asked again by this repository
+                logger.debug(
+                    "no privilege to refresh %r: waiting for the next refresh instead",
+                    self._index_name,
+                )
+        await self._wait_for_refresh(action)
+
+    async def _wait_for_refresh(self, action: str) -> None:
+        """Wait until every write made so far is visible to searches, without the refresh
+        API: one bulk request deleting absent ids with ``refresh=wait_for``, spread over
+        every shard. Such a delete is a write (the ``delete`` privilege, part of
+        ``write``) that leaves nothing behind but a tombstone; ``wait_for`` answers once
+        a refresh has made it, and so every earlier write on its shard, visible. It
+        waits for the next scheduled refresh (``index.refresh_interval``, one second by
+        default; a search-idle shard is refreshed for it).
+
+        Neither privilege, or an index whose refreshes are disabled
+        (``refresh_interval: -1``), is a :class:`PermissionDeniedError` /
+        ``ConfigurationError`` naming the fix.
+        """
+        answer = await self._client.indices.get_settings(
+            index=self._index_name,
+            name="index.number_of_shards,index.refresh_interval",
+            flat_settings=True,
+        )
+        actions: list[dict[str, Any]] = []
+        for index, body in sorted(answer.body.items()):
+            settings = body.get("settings") or {}
+            if str(settings.get("index.refresh_interval")) == "-1":
+                raise ConfigurationError(
+                    f"{action} ({self._index_name!r}): index {index!r} has refreshes disabled "
+                    "(index.refresh_interval: -1) and the cache lacks the 'maintenance' "
+                    "privilege to refresh it: grant 'maintenance' on the index, or set a "
+                    "refresh_interval"
+                )
+            shards = int(settings.get("index.number_of_shards") or 1)
+            count = 1 if shards == 1 else shards * _BARRIER_IDS_PER_SHARD
+            tag = uuid.uuid4().hex
+            actions += [
+                {"delete": {"_index": index, "_id": f"lecache-refresh-barrier-{tag}-{n}"}}
+                for n in range(count)
+            ]
+        if not actions:
+            return
         try:
-            await self._client.indices.refresh(index=self._index_name)
-        except AuthorizationException:
-            logger.debug(
-                "no privilege to refresh %r: searching what is already refreshed",
-                self._index_name,
+            answer = await self._client.bulk(operations=actions, refresh="wait_for")
+        except AuthorizationException as exc:
+            raise self._cannot_see_writes(action, exc) from exc
+        for item in answer.body.get("items", []):
+            info = next(iter(item.values()))
+            status = info.get("status")
+            if status in (200, 404):
+                continue
+            if status == 403:
+                raise self._cannot_see_writes(action, info.get("error"))
+            _, reason = error_type_and_reason(info.get("error"))
+            raise BackendError(
+                f"{action} ({self._index_name!r}): waiting for a refresh of "
+                f"{info.get('_index')!r} failed: {reason}"
             )
+
+    def _cannot_see_writes(self, action: str, error: Any) -> PermissionDeniedError:
+        """Neither the refresh nor the wait for one was allowed: name the privilege the
+        wait needs (the caches' role has it), and ``maintenance`` as the other way."""
+        return self._denied(
+            error,
+            action,
+            needed_for=(
+                f"by {action} to see the writes made just before it: without the "
+                "'maintenance' privilege to refresh the index, the cache waits for the next "
+                "refresh by deleting absent ids with refresh=wait_for; granting "
+                "'maintenance' instead also works"
+            ),
+        )
 
     # -- lookups ------------------------------------------------------------------
 
@@ -607,6 +720,7 @@ class AsyncElasticsearchRepository(Generic[R]):
         statuses: set[Any] = set()
         deleted: list[str] = []
         request_error: ApiError | None = None
+        denied: Any = None  # an item's 403 error: a missing privilege
         delays = backoff_delays()
         attempt = 0
         chunk_size = self._chunk_size
@@ -657,6 +771,8 @@ class AsyncElasticsearchRepository(Generic[R]):
                 else:
                     statuses.add(status)
                     _, reason = error_type_and_reason(info.get("error"))
+                    if status == 403:
+                        denied = info.get("error")
                 failures[key] = f"HTTP {status}: {reason}" if status else reason
             if rejected:
                 await AsyncRejectionRetry.pause(delays[attempt])
@@ -669,6 +785,8 @@ class AsyncElasticsearchRepository(Generic[R]):
         self._forget_indices()
         if request_error is not None and request_error.status_code in (401, 403):
             raise request_error  # translated into an authentication or permission error
+        if statuses == {403}:
+            raise self._denied(denied, operation)
         if not statuses:
             raise BulkEntriesRefusedError(operation, failures)
         if all(is_unavailable_status(status) for status in statuses):
@@ -680,7 +798,7 @@ class AsyncElasticsearchRepository(Generic[R]):
     async def count(self) -> int:
         with self._translated("count"):
             await self._ensure_index()
-            await self._refresh_for_search()
+            await self._refresh_for_search("count")
             answer = await self._client.count(index=self._index_name)
         return int(answer["count"])
 
@@ -689,7 +807,7 @@ class AsyncElasticsearchRepository(Generic[R]):
             raise ConfigurationError(f"page_size must be an integer >= 1, not {page_size!r}")
         with self._translated("scan"):
             is_alias = await self._ensure_index()
-            await self._refresh_for_search()
+            await self._refresh_for_search("scan")
             pages = self._pages({"match_all": {}}, page_size, source=self._kind.source_fields)
             async with contextlib.aclosing(pages):
                 async for page in pages:
@@ -771,7 +889,7 @@ class AsyncElasticsearchRepository(Generic[R]):
     async def clear(self) -> int:
         with self._translated("clear"):
             await self._ensure_deletable()
-            return await self._delete_matching({"match_all": {}})
+            return await self._delete_matching("clear", {"match_all": {}})
 
     async def delete_older_than(self, cutoff: datetime) -> int:
         if not isinstance(cutoff, datetime) or cutoff.tzinfo is None:
@@ -788,23 +906,27 @@ class AsyncElasticsearchRepository(Generic[R]):
             certain.append(_missing_timestamp())
         with self._translated("delete_older_than"):
             await self._ensure_deletable()
-            deleted = await self._delete_matching(_any_of(*certain))
+            deleted = await self._delete_matching("delete_older_than", _any_of(*certain))
             deleted += await self._delete_streamed(
+                "delete_older_than",
                 _ms_range(gte=millis, lte=millis),
                 keep=lambda stamp: stamp is not None and stamp > cutoff,
                 refreshed=True,
             )
         return deleted
 
-    async def _delete_matching(self, query: dict[str, Any]) -> int:
-        await self._refresh_for_search()
+    async def _delete_matching(self, action: str, query: dict[str, Any]) -> int:
+        await self._refresh_for_search(action)
         if not self._delete_by_query_missing:
+            # refreshed after deleting, so that searches no longer see what was deleted:
+            # by delete_by_query itself when the refresh API is allowed, else by waiting
+            refresh = self._refresh_denied is None
             try:
                 answer = await self._client.delete_by_query(
                     index=self._index_name,
                     query=query,
                     conflicts="proceed",
-                    refresh=True,
+                    refresh=refresh,
                 )
             except ApiError as exc:
                 if not self._is_missing_endpoint(exc):
@@ -822,8 +944,11 @@ class AsyncElasticsearchRepository(Generic[R]):
                         f"delete_by_query on {self._index_name!r} left {len(failures)} "
                         f"document(s) undeleted: {reason}"
                     )
-                return int(answer.body.get("deleted", 0))
-        return await self._delete_streamed(query, keep=None, refreshed=True)
+                deleted = int(answer.body.get("deleted", 0))
+                if deleted and not refresh:
+                    await self._wait_for_refresh(action)
+                return deleted
+        return await self._delete_streamed(action, query, keep=None, refreshed=True)
 
     @staticmethod
     def _is_missing_endpoint(exc: ApiError) -> bool:
@@ -833,6 +958,7 @@ class AsyncElasticsearchRepository(Generic[R]):
 
     async def _delete_streamed(
         self,
+        action: str,
         query: dict[str, Any],
         *,
         keep: Callable[[datetime | None], bool] | None,
@@ -844,7 +970,7 @@ class AsyncElasticsearchRepository(Generic[R]):
         timestamp says they do not match after all.
         """
         if not refreshed:
-            await self._refresh_for_search()
+            await self._refresh_for_search(action)
         deleted = 0
         source = ["timestamp"] if keep is not None else None
         pages = self._pages(query, self._chunk_size, source=source)
@@ -852,7 +978,7 @@ class AsyncElasticsearchRepository(Generic[R]):
             async for page in pages:
                 deleted += await self._delete_hits(page, keep)
         if deleted:
-            await self._client.indices.refresh(index=self._index_name)
+            await self._refresh_for_search(action)
         return deleted
 
     async def _delete_hits(
