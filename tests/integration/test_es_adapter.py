@@ -48,6 +48,7 @@ from langchain_elasticsearch_cache.domain.errors import (
     ConfigurationError,
     EntryRefusedError,
     InvalidIndexNameError,
+    PermissionDeniedError,
 )
 from langchain_elasticsearch_cache.testing.contract import T0
 
@@ -488,7 +489,7 @@ def test_valid_index_names_pass(name: str) -> None:
 
 
 def test_invalid_name_message_suggests_a_fix() -> None:
-    with pytest.raises(InvalidIndexNameError, match="use 'llm-cache'"):
+    with pytest.raises(InvalidIndexNameError, match="try 'llm-cache'"):
         validate_index_name("LLM-Cache")
     with pytest.raises(InvalidIndexNameError, match="try 'my-llm-cache'"):
         validate_index_name("my llm cache")
@@ -650,7 +651,8 @@ def _api_error(status: int, body: Any) -> ApiError:
     ("status", "body", "expected", "says"),
     [
         (401, {"error": {"type": "security_exception"}}, AuthenticationError, "es_api_key"),
-        (403, {"error": {"type": "security_exception"}}, AuthenticationError, "privilege"),
+        # issue 15: a 403 is the AuthenticationError subclass that names the privilege
+        (403, {"error": {"type": "security_exception"}}, PermissionDeniedError, "privilege"),
         (429, {"error": "too many"}, BackendUnavailableError, "429"),
         (503, {"error": {"type": "unavailable"}}, BackendUnavailableError, "503"),
         (500, "oops", BackendUnavailableError, "500"),
