@@ -27,6 +27,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 from .entries import EmbeddingRecord, LlmRecord
 from .semantic.identity import EmbeddingIdentity
 from .semantic.records import SemanticCandidate, SemanticRecord, VectorQuery
+from .semantic.verified import ObservationBin
 
 R = TypeVar("R", LlmRecord, EmbeddingRecord, SemanticRecord)
 
@@ -129,6 +130,31 @@ class AsyncObservingVectorRepository(AsyncVectorRepository, Protocol):
     """Asynchronous twin of :class:`ObservingVectorRepository`."""
 
     async def add_observation(self, key: str, similarity: float, right: bool) -> bool: ...
+
+
+@runtime_checkable
+class PoolingVectorRepository(ObservingVectorRepository, Protocol):
+    """An :class:`ObservingVectorRepository` that also keeps the *pool*: the sum, over all
+    its entries, of the observations ``add_observation`` recorded (the same
+    :class:`.semantic.verified.ObservationBin` histogram, merged by addition and bounded
+    like an entry's). A verified cache learns from the pool what similarity is safe *in
+    this index* before an entry has evidence of its own.
+
+    ``add_observation`` adds to the entry and to the pool (the pool's update may be
+    retried separately; the entry's must lose nothing). ``pooled_observations()`` returns
+    the pool as last read: an implementation may cache it for a few seconds, so it can lag
+    behind writers in other processes. A store that cannot read it returns ``()`` (no
+    pooled evidence: the cache then relies on the entry's own observations).
+    """
+
+    def pooled_observations(self) -> tuple[ObservationBin, ...]: ...
+
+
+@runtime_checkable
+class AsyncPoolingVectorRepository(AsyncObservingVectorRepository, Protocol):
+    """Asynchronous twin of :class:`PoolingVectorRepository`."""
+
+    async def pooled_observations(self) -> tuple[ObservationBin, ...]: ...
 
 
 @runtime_checkable
