@@ -10,7 +10,9 @@
    search finds a paraphrase above the threshold; miss path: both find nothing.
 2. **Throughput**: ``AsyncRepositorySemanticCache`` against the bare ``AsyncElasticsearch``
    sending the same GET + kNN, with 1, 10 and 100 lookups in flight (one client, a pool of
-   128 connections, for both), alternating rounds; lookups per second.
+   128 connections, for both), alternating rounds; lookups per second, and per lookup the
+   CPU time and (Linux) the event loop thread's run-queue wait: the time it was ready to
+   run but waiting for a core, which on a loaded machine grows with the CPU it uses.
 
 Writes ``results/<name>.json``.
 """
@@ -207,20 +209,36 @@ def latency(
     return measured
 
 
+def _schedstat() -> tuple[float, float] | None:
+    """This thread's (seconds on a CPU, seconds runnable but waiting for one), from Linux's
+    ``/proc/thread-self/schedstat``; ``None`` where that is not available."""
+    try:
+        on_cpu, waiting, _ = Path("/proc/thread-self/schedstat").read_text().split()
+    except (OSError, ValueError):
+        return None
+    return int(on_cpu) / 1e9, int(waiting) / 1e9
+
+
 async def _rate(
     lookup: Callable[[int], Awaitable[None]], total: int, in_flight: int
-) -> tuple[float, float]:
-    """Lookups per second and CPU seconds per lookup of ``total`` lookups, ``in_flight``
-    at a time."""
+) -> dict[str, float | None]:
+    """Lookups per second of ``total`` lookups, ``in_flight`` at a time, and per lookup:
+    CPU seconds (``time.process_time``) and, on Linux, the event loop thread's seconds
+    runnable but waiting for a core (the scheduler's run-queue delay: on a loaded machine
+    it is wall time spent neither on a CPU nor blocked on the node)."""
     gate = asyncio.Semaphore(in_flight)
 
     async def one(sample: int) -> None:
         async with gate:
             await lookup(sample)
 
+    before = _schedstat()
     started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(one(sample) for sample in range(total)))
-    return total / (time.perf_counter() - started), (time.process_time() - cpu) / total
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    after = _schedstat()
+    waiting = None if before is None or after is None else (after[1] - before[1]) / total
+    return {"rate": total / elapsed, "cpu_s": cpu / total, "runqueue_s": waiting}
 
 
 async def throughput(
@@ -259,23 +277,29 @@ async def throughput(
             await _rate(ours, min(total, 50), 10)  # warm-up: connections, JIT paths
             await _rate(raw, min(total, 50), 10)
             for in_flight in (1, 10, 100):
-                rates: dict[str, list[float]] = {"ours": [], "raw_get_knn": []}
-                cpu: dict[str, list[float]] = {"ours": [], "raw_get_knn": []}
+                names = ("ours", "raw_get_knn")
+                rounds_of: dict[str, list[dict[str, float | None]]] = {n: [] for n in names}
                 for round_number in range(rounds):
+                    order: list[tuple[str, Callable[[int], Awaitable[None]]]]
                     order = [("ours", ours), ("raw_get_knn", raw)]
                     for name, lookup in order if round_number % 2 == 0 else order[::-1]:
-                        rate, seconds = await _rate(lookup, total, in_flight)
-                        rates[name].append(rate)
-                        cpu[name].append(seconds)
+                        rounds_of[name].append(await _rate(lookup, total, in_flight))
+                rates = {n: [float(r["rate"] or 0.0) for r in rounds_of[n]] for n in names}
                 ours_rate = statistics.median(rates["ours"])
                 raw_rate = statistics.median(rates["raw_get_knn"])
                 measured[f"{path}/{in_flight}"] = {
                     "lookups_per_s": {"ours": ours_rate, "raw_get_knn": raw_rate},
                     "all_rounds": rates,
-                    "cpu_ms_per_lookup": {
-                        name: 1000 * statistics.median(values) for name, values in cpu.items()
+                    "cpu_ms_per_lookup": {n: _median_ms(rounds_of[n], "cpu_s") for n in names},
+                    # Linux only (else null): the event loop thread runnable, waiting for a core
+                    "runqueue_wait_ms_per_lookup": {
+                        n: _median_ms(rounds_of[n], "runqueue_s") for n in names
                     },
                     "ours/raw": ours_rate / raw_rate,
+                    # each round against the raw round next to it: less swayed by load swings
+                    "ours/raw_paired": statistics.median(
+                        o / r for o, r in zip(rates["ours"], rates["raw_get_knn"], strict=True)
+                    ),
                 }
                 _log(
                     f"throughput {path}, {in_flight} in flight: ours {ours_rate:.0f}/s, "
@@ -284,6 +308,12 @@ async def throughput(
     finally:
         await client.close()
     return measured
+
+
+def _median_ms(rounds: list[dict[str, float | None]], field: str) -> float | None:
+    values = [r[field] for r in rounds]
+    present = [v for v in values if v is not None]
+    return 1000 * statistics.median(present) if present and len(present) == len(values) else None
 
 
 def run(
