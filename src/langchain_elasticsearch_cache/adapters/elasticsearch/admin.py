@@ -14,7 +14,7 @@ from typing import Any
 
 from elasticsearch import AuthorizationException, Elasticsearch
 
-from .errors import CLIENT_ERRORS, translated
+from .errors import CLIENT_ERRORS, denied_reason, describe_hosts, permission_denied, translated
 from .mappings import IndexIdentity, identify_mapping
 
 __all__ = [
@@ -66,23 +66,41 @@ def detect_kind(client: Elasticsearch, index: str) -> str | None:
 
 
 def document_count(client: Elasticsearch, index: str) -> int:
-    """Every document of ``index`` (refreshed first when the privilege allows)."""
-    with translated(f"counting the documents of {index!r}", client=client):
-        _refresh(client, index)
+    """Every document of ``index``, refreshed first."""
+    action = f"counting the documents of {index!r}"
+    with translated(action, client=client):
+        _refresh(client, index, action)
         return int(client.count(index=index)["count"])
 
 
-def _refresh(client: Elasticsearch, index: str) -> None:
-    """Searches see refreshed documents only; without the privilege, count what is there."""
-    with contextlib.suppress(AuthorizationException):
+def _refresh(client: Elasticsearch, index: str, action: str) -> None:
+    """Refresh ``index``: searches, counts and points in time see refreshed documents only.
+
+    A refresh the cluster refuses (no ``maintenance`` privilege, which the operator's role
+    holds through ``manage``) raises :class:`PermissionDeniedError` naming it: counted or
+    exported without it, the writes of the last second (``refresh_interval``; all of them
+    when refreshes are disabled) would be missing from a result that looks complete.
+    """
+    try:
         client.indices.refresh(index=index)
+    except AuthorizationException as exc:
+        raise permission_denied(
+            denied_reason(exc),
+            action,
+            describe_hosts(client),
+            needed_for=(
+                "so that the result includes the writes not yet refreshed, instead of "
+                "looking complete without them"
+            ),
+        ) from exc
 
 
 def index_overview(client: Elasticsearch, index: str) -> dict[str, Any]:
     """Document count, store size, the oldest and newest entry times and, behind an alias,
     the documents of each index."""
-    with translated(f"reading statistics of {index!r}", client=client):
-        _refresh(client, index)
+    action = f"reading statistics of {index!r}"
+    with translated(action, client=client):
+        _refresh(client, index, action)
         documents = int(client.count(index=index)["count"])
         stats = client.indices.stats(index=index, metric="docs,store")
         answer = client.search(
@@ -146,8 +164,9 @@ class PointInTime:
         self._pit_id: str | None = None
 
     def __enter__(self) -> PointInTime:
-        with translated(f"opening a point in time on {self._index!r}", client=self._client):
-            _refresh(self._client, self._index)
+        action = f"opening a point in time on {self._index!r}"
+        with translated(action, client=self._client):
+            _refresh(self._client, self._index, action)
             opened = self._client.open_point_in_time(index=self._index, keep_alive=_PIT_KEEP_ALIVE)
         self._pit_id = str(opened["id"])
         return self

@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="langchain-elasticsearch-cache",
         description="Inspect and operate a LangChain cache stored in Elasticsearch.",
         epilog="exit codes: 0 ok, 1 failed, 2 usage or configuration error, "
-        "3 cannot connect or authenticate, 4 index not found, 130 interrupted",
+        "3 cannot connect or authenticate, 4 index not found, 130 interrupted, "
+        "143 export ended by SIGTERM",
     )
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log more, and show tracebacks"

@@ -8,8 +8,10 @@ on stderr.
 Neither command leaves a half-done result that looks complete: ``export -o FILE`` writes
 a temporary file next to ``FILE`` and renames it to ``FILE`` only once every entry is in
 it (an interrupted or failed export leaves no ``FILE``, or the previous one unchanged,
-and removes its temporary file); ``import`` checks its whole input before it writes the
-first entry, and says how many it wrote when a write fails midway.
+and removes its temporary file; SIGTERM, as sent by ``kill``, a container runtime or a
+job scheduler, is handled like Ctrl-C, then exits 143); ``import`` checks its whole
+input before it writes the first entry, and says how many it wrote when a write fails
+midway.
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ import contextlib
 import io
 import itertools
 import os
+import signal
 import stat
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
+from types import FrameType
 from typing import IO, Any
 
 from ...domain.errors import ConfigurationError
@@ -33,7 +38,44 @@ from .import_input import check_input, decoded_lines, open_input
 from .progress import add_progress_flags, progress_for
 from .values import positive_int
 
-__all__ = ["add_transfer_commands", "atomic_output", "cmd_export", "cmd_import", "peek_kind"]
+__all__ = [
+    "EXIT_TERMINATED",
+    "Terminated",
+    "add_transfer_commands",
+    "atomic_output",
+    "cmd_export",
+    "cmd_import",
+    "peek_kind",
+    "sigterm_interrupts",
+]
+
+#: The exit code of an export ended by SIGTERM: 128 + the signal's number, as a shell says.
+EXIT_TERMINATED = 128 + int(signal.SIGTERM)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: raised where the program is, like Ctrl-C's ``KeyboardInterrupt``
+    (which it is), so every ``except BaseException`` cleanup runs on the way out."""
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` instead of ending the process
+    at once (Python's default), which would leave the export's temporary file behind. The
+    previous handler is put back on exit. Outside the main thread, where Python cannot
+    install a handler, the block runs unchanged."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: FrameType | None) -> None:
+        raise Terminated(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _utf8_stdout() -> io.TextIOWrapper:
@@ -111,6 +153,15 @@ def _export_stream(output: str | None) -> Iterator[IO[str]]:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    try:
+        with sigterm_interrupts():
+            return _export(args)
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+
+
+def _export(args: argparse.Namespace) -> int:
     with open_target(args, must_exist=True) as target:
         # behind an alias over several indices the older copies are not exported
         total = target.count() if len(target.indices()) == 1 else None

@@ -55,6 +55,7 @@ from ....domain.errors import (
     PermissionDeniedError,
 )
 from ....domain.ports import R
+from ..aliases import alias_write_index, unmapped_properties
 from ..backoff import AsyncRejectionRetry, backoff_delays
 from ..errors import (
     CLIENT_ERRORS,
@@ -380,11 +381,16 @@ class AsyncElasticsearchRepository(Generic[R]):
         await self._client.indices.create(index=self._index_name, mappings=self._kind.mappings)
 
     async def _put_alias_mapping(self) -> None:
-        """Put the kind's mapping on every index behind the alias (fields already mapped
-        the same way are left as they are)."""
-        await self._client.indices.put_mapping(
-            index=self._index_name, properties=self._kind.mappings["properties"]
-        )
+        """Put the kind's fields that the alias's write index lacks on it (see
+        ``aliases``: never a put on the alias, which reaches every index behind it)."""
+        aliases = await self._client.indices.get_alias(name=self._index_name)
+        index = alias_write_index(aliases.body, self._index_name)
+        if index is not None:
+            answer = await self._client.indices.get_mapping(index=index)
+            mappings = (answer.body.get(index) or {}).get("mappings") or {}
+            missing = unmapped_properties(self._kind.mappings["properties"], mappings)
+            if missing:
+                await self._client.indices.put_mapping(index=index, properties=missing)
 
     async def _wait_until_searchable(self) -> None:
         """Wait for the primary shard of an index someone else may have just created.

@@ -67,6 +67,7 @@ from ....domain.errors import BackendError, BackendUnavailableError, Configurati
 from ....domain.semantic.identity import EmbeddingIdentity, embedding_mismatch
 from ....domain.semantic.verified import add_observation, observations_to_document
 from ....domain.semantic_records import SemanticCandidate, SemanticRecord, VectorQuery
+from ..aliases import alias_write_index, unmapped_properties
 from ..backoff import AsyncRejectionRetry
 from ..errors import error_type_and_reason
 from ..mappings import (
@@ -259,15 +260,17 @@ class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRe
             await self._client.indices.create(index=self._index_name, mappings=self._new_mappings())
 
     async def _put_alias_mapping(self) -> None:
-        """Put the mapping index by index: where ``prompt_vector`` is mapped already, its
-        ``dims`` are set, and the dims-less mapping would be refused as a change."""
-        answer = await self._client.indices.get_mapping(index=self._index_name)
-        for index, body in sorted(answer.body.items()):
-            present = body.get("mappings", {}).get("properties", {})
-            properties = semantic_properties(self._vector_index_type)
-            if _VECTOR_FIELD in present:
-                del properties[_VECTOR_FIELD]
-            await self._client.indices.put_mapping(index=index, properties=properties)
+        """Put the fields the alias's write index lacks on it (see ``aliases``); a mapped
+        ``prompt_vector`` has its ``dims`` set: the dims-less one would be a change."""
+        aliases = await self._client.indices.get_alias(name=self._index_name)
+        index = alias_write_index(aliases.body, self._index_name)
+        if index is not None:
+            answer = await self._client.indices.get_mapping(index=index)
+            mappings = (answer.body.get(index) or {}).get("mappings") or {}
+            wanted = semantic_properties(self._vector_index_type)
+            missing = unmapped_properties(wanted, mappings)
+            if missing:
+                await self._client.indices.put_mapping(index=index, properties=missing)
 
     # -- embedding model ----------------------------------------------------------
 
