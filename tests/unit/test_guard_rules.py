@@ -307,6 +307,7 @@ def test_the_pronoun_readings_of_one() -> None:
     )
     assert extract_numbers(pronouns) == {}
     assert extract_numbers("one apple, one-day, one plus one, number one") == {("n", "1"): 5}
+    assert extract_numbers("this one or two, one can of beans") == {("n", "1"): 2, ("n", "2"): 1}
 
 
 # The calendar rule, one side naming a date and the other none: refused (an added date

@@ -93,7 +93,8 @@ NUMBER_RE = re.compile(
 # "one" as a pronoun or determiner, not a number: after a determiner, possibly with one word
 # between ("which one", "the red one"), after a question's auxiliary ("how does one"), before
 # "of", "another", "'s", a modal ("one should") or "at a time" ("one line at a time"), and
-# in "one by one". A hyphen after it ("one-day") makes it a number whatever comes before.
+# in "one by one". A hyphen after it ("one-day"), or "or", "and", "to", "plus"... ("one or
+# two") make it a number whatever comes before.
 _DETERMINERS = (
     "which|whichever|this|that|the|each|every|any|another|no|some|such|either|neither"
     "|my|your|his|her|its|our|their|a|an"
@@ -105,15 +106,18 @@ _ONE_BEFORE_RE = re.compile(
     re.IGNORECASE,
 )
 _ONE_AFTER_RE = re.compile(
-    r"(?:\s+(?:of|another|by\s+one|should|could|would|must|might|shall|can|cannot|needs"
+    r"(?:\s+(?:of|another|by\s+one|should|could|would|must|might|shall|cannot|needs"
     r"|ought)\b|['\u2019]s\b|(?:\s+[^\W\d_]+)?\s+at\s+a\s+time\b)",
     re.IGNORECASE,
 )
 
+# "one or two", "one and a half", "one to ten", "one plus one": a number whatever comes before
+_COUNTED_AFTER_RE = re.compile(r"\s+(?:or|and|to|plus|minus|times)\b", re.IGNORECASE)
+
 
 def _pronoun_one(text: str, start: int, end: int) -> bool:
     """Whether the word "one" at ``text[start:end]`` is a pronoun or determiner (see above)."""
-    if text[end : end + 1] in ("-", "\u2010", "\u2011"):
+    if text[end : end + 1] in ("-", "\u2010", "\u2011") or _COUNTED_AFTER_RE.match(text, end):
         return False
     before = _ONE_BEFORE_RE.search(text, 0, start)
     if before is not None:
