@@ -143,6 +143,26 @@ def _stability_rows(sizes: Mapping[str, Mapping[str, Any]]) -> str:
     )
 
 
+def _guard_rule_table(rules: Mapping[str, Mapping[str, int]] | None) -> str:
+    if not rules:
+        return "(not measured in this run)"
+    lines = [
+        "| rule | paraphrases refused at the default threshold (by this rule alone) | "
+        "different pairs refused there (by this rule alone) | paraphrases refused, all pairs "
+        "| different pairs refused, all pairs |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    order = [rule for rule in DEFAULT_GUARD_RULES if rule in rules]
+    for rule in order + sorted(set(rules) - set(order)):
+        row = rules[rule]
+        lines.append(
+            f"| `{rule}` | {row['same_at']} ({row['same_only_at']}) | "
+            f"{row['different_at']} ({row['different_only_at']}) | {row['same_all']} | "
+            f"{row['different_all']} |"
+        )
+    return "\n".join(lines)
+
+
 def markdown(data: Mapping[str, Any]) -> str:
     """``benchmarks/SEMANTIC.md`` for the report ``data`` (``results/semantic.json``)."""
     calibration = data["calibration"]
@@ -195,6 +215,8 @@ def markdown(data: Mapping[str, Any]) -> str:
             ),
             exact=data["exact_key_first"],
             holdout_variant_table=_variant_rows(holdout["variants"]),
+            guard_rules_main=_guard_rule_table(data.get("guard_rules", {}).get("main")),
+            guard_rules_holdout=_guard_rule_table(data.get("guard_rules", {}).get("holdout")),
             holdout_wrong=", ".join(
                 f"`{name}` {count}" for name, count in holdout["wrong_by_category"].items() if count
             )

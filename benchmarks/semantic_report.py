@@ -57,6 +57,7 @@ from langchain_elasticsearch_cache.evaluation import (
     read_pairs,
     score_pairs,
 )
+from langchain_elasticsearch_cache.evaluation.guard_report import GuardReport, rule_refusals
 from langchain_elasticsearch_cache.interfaces.langchain.wordllama import WordLlamaEmbeddings
 
 from . import semantic_peers, semantic_render
@@ -234,6 +235,13 @@ def _stability(
     return {"target": target, "sizes": rows}
 
 
+def _rule_rows(report: GuardReport) -> dict[str, dict[str, int]]:
+    """Each rule's refusals of same pairs (paraphrases lost) and of different pairs (false
+    hits kept out), at the default threshold, by that rule alone there, and on all pairs."""
+    fields = "same_at different_at same_only_at different_only_at same_all different_all"
+    return {row.rule: {name: getattr(row, name) for name in fields.split()} for row in report.rules}
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -299,6 +307,11 @@ def build(
             ).items()
         },
     }
+    progress("each guard rule's refusals")
+    guard_rules = {
+        name: _rule_rows(rule_refusals(items, embed=model.embed_documents, split=_split))
+        for name, items in (("main", pairs), ("holdout", holdout_set))
+    }
     progress("calibrating")
     calibration = _calibrations(cache)
     chosen = calibration["separable"]["chosen"]
@@ -347,6 +360,7 @@ def build(
         },
         "calibration": calibration,
         "holdout": holdout,
+        "guard_rules": guard_rules,
         "blocked": {name: dict(counts) for name, counts in blocked.items()},
         "wrong_by_category": wrong,
         "exact_key_first": exact,

@@ -279,3 +279,52 @@ def test_two_texts_naming_different_units_are_refused(
     assume(unit_words(one) != unit_words(other))
     text = " ".join(words)
     assert not unit_guard(f"a {one} of {text}", f"a {other} of {text}")
+
+
+# Issue 18, second round: "one" as a pronoun or determiner, and a date on one side only.
+pronoun_ones = st.sampled_from(
+    ["which one", "this one", "the one", "each one", "the red one", "one of the", "how does one"]
+)
+
+
+@settings(deadline=None)
+@given(lower_words, pronoun_ones)
+def test_one_as_a_pronoun_is_no_number(words: list[str], phrase: str) -> None:
+    text = " ".join(words)
+    with_one = f"Is {phrase} {text} good?"
+    without = f"Is {phrase.replace('one', '')} {text} good?"
+    assert number_guard(with_one, without)
+    # the same phrase with another number is still refused
+    assert not number_guard(with_one, with_one.replace(" one", " two"))
+
+
+@settings(deadline=None)
+@given(lower_words, st.sampled_from(["one", "1"]), st.sampled_from(["two", "2", "3", "twenty"]))
+def test_one_as_a_number_counts(words: list[str], one: str, other: str) -> None:
+    text = " ".join(words)
+    assert number_guard(f"I have one apple {text}", f"I have {one} apple {text}")
+    assert not number_guard(f"I have one apple {text}", f"I have {other} apples {text}")
+    assert not number_guard(f"I have one apple {text}", f"I have apples {text}")
+
+
+@settings(deadline=None)
+@given(
+    lower_words,
+    st.sampled_from(
+        ["on Monday", "in May", "in may", "tomorrow", "next week", "in spring", "in the sixties"]
+    ),
+)
+def test_a_date_on_one_side_only_is_refused(words: list[str], date: str) -> None:
+    text = " ".join(words)
+    assert not calendar_guard(f"What happened {text}?", f"What happened {date} {text}?")
+    assert not default_hit_guard(f"What happened {text}?", f"What happened {date} {text}?")
+
+
+@settings(deadline=None)
+@given(lower_words, st.integers(min_value=1000, max_value=2099))
+def test_a_year_on_one_side_only_is_refused_by_the_numbers_rule(
+    words: list[str], year: int
+) -> None:
+    text = " ".join(words)
+    assert not number_guard(f"What happened {text}?", f"What happened in {year} {text}?")
+    assert not default_hit_guard(f"What happened {text}?", f"What happened in {year} {text}?")

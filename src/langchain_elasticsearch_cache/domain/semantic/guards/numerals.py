@@ -11,6 +11,8 @@ import unicodedata
 from collections import Counter
 from decimal import Decimal, InvalidOperation
 
+from .words import STOPWORDS
+
 __all__ = ["NUMBER_RE", "extract_numbers", "number_guard"]
 
 _WORD_NUMBERS = {
@@ -88,6 +90,45 @@ NUMBER_RE = re.compile(
 )
 
 
+# "one" as a pronoun or determiner, not a number: after a determiner, possibly with one word
+# between ("which one", "the red one"), after a question's auxiliary ("how does one"), before
+# "of", "another", "'s", a modal ("one should") or "at a time" ("one line at a time"), and
+# in "one by one". A hyphen after it ("one-day"), or "or", "and", "to", "plus"... ("one or
+# two") make it a number whatever comes before.
+_DETERMINERS = (
+    "which|whichever|this|that|the|each|every|any|another|no|some|such|either|neither"
+    "|my|your|his|her|its|our|their|a|an"
+)
+_AUXILIARIES = "does|did|do|can|could|should|would|must|might|may|shall"
+_ONE_BEFORE_RE = re.compile(
+    r"(?:\b(?:" + _DETERMINERS + r")\s+(?:(?P<between>[^\W\d_]+)\s+)?"
+    r"|\b(?:" + _AUXILIARIES + r")\s+|\bone\s+by\s+)$",
+    re.IGNORECASE,
+)
+_ONE_AFTER_RE = re.compile(
+    r"(?:\s+(?:of|another|by\s+one|should|could|would|must|might|shall|cannot|needs"
+    r"|ought)\b|['\u2019]s\b|(?:\s+[^\W\d_]+)?\s+at\s+a\s+time\b)",
+    re.IGNORECASE,
+)
+
+# "one or two", "one and a half", "one to ten", "one plus one": a number whatever comes before
+_COUNTED_AFTER_RE = re.compile(r"\s+(?:or|and|to|plus|minus|times)\b", re.IGNORECASE)
+
+
+def _pronoun_one(text: str, start: int, end: int) -> bool:
+    """Whether the word "one" at ``text[start:end]`` is a pronoun or determiner (see above)."""
+    if text[end : end + 1] in ("-", "\u2010", "\u2011") or _COUNTED_AFTER_RE.match(text, end):
+        return False
+    before = _ONE_BEFORE_RE.search(text, 0, start)
+    if before is not None:
+        between = (before["between"] or "").lower()
+        if not between or (
+            between not in STOPWORDS and between != "number" and _WORD_RE.fullmatch(between) is None
+        ):
+            return True
+    return _ONE_AFTER_RE.match(text, end) is not None
+
+
 def _decimal(digits: str) -> Decimal:
     ascii_digits = "".join(
         str(unicodedata.digit(ch)) if ch.isdigit() else ch for ch in digits.replace(",", "")
@@ -111,6 +152,14 @@ def extract_numbers(text: str) -> Counter[tuple[str, str]]:
     Digits of any script count. Spelled-out numbers from zero to ninety-nine and ordinals
     up to "twentieth" count too ("two apples" = "2 apples"); larger spelled-out numbers
     and fractions in words do not (a known gap: such pairs are left to the similarity).
+
+    The word "one" is no number where it is a pronoun or a determiner: "which one", "this
+    one", "the red one", "one of the best", "one another", "one's", "how does one", "one
+    should", "one by one", "one (line) at a time". So "Which one is faster?" holds no
+    number, like "Which is faster?"; "Which two are faster?" still differs from both. It
+    stays the number 1 elsewhere ("one apple", "one plus one", "number one", "a one-day
+    pass"). A cost: "one of the best" against "the best" is no longer the numbers rule's
+    business (the similarity decides).
 
     Args:
         text: Any text.
@@ -136,6 +185,8 @@ def extract_numbers(text: str) -> Counter[tuple[str, str]]:
                 number += _WORD_NUMBERS[match["unit"].lower()]
             found[_canonical_number("n", Decimal(number))] += 1
         elif match["word"]:
+            if match["word"].lower() == "one" and _pronoun_one(text, *match.span()):
+                continue
             found[_canonical_number("n", Decimal(_WORD_NUMBERS[match["word"].lower()]))] += 1
         else:
             ordinal = _ORDINAL_WORDS[match["ordinal"].lower()]
