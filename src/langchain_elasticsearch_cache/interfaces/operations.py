@@ -324,7 +324,8 @@ class IndexTarget:
         (embeddings); for a semantic index also the vector length (``dims``, ``None``
         while it holds no vector)."""
         report: dict[str, Any] = {"index": self.index, "kind": self.kind}
-        report.update(index_overview(self.client, self.index))
+        entries = self.record_kind.entries_only()
+        report.update(index_overview(self.client, self.index, query=entries))
         if isinstance(self.repository, ElasticsearchVectorRepository):
             report["dims"] = self.repository.dimensions()
         if self.kind == "embeddings":
@@ -332,7 +333,8 @@ class IndexTarget:
         elif per_model:
             counts: Counter[str] = Counter()
             with PointInTime(self.client, self.index) as pit:
-                for page in pit.pages(source=["llm_params"], page_size=page_size):
+                pages = pit.pages(source=["llm_params"], page_size=page_size, query=entries)
+                for page in pages:
                     for hit in page:
                         params = (hit.get("_source") or {}).get("llm_params")
                         counts[model_of(params if isinstance(params, str) else None)] += 1
@@ -348,7 +350,10 @@ class IndexTarget:
         several = len(self.indices()) > 1
         with PointInTime(self.client, self.index) as pit:
             pages = pit.pages(
-                source=source, page_size=page_size, fields=self.record_kind.fetched_fields
+                source=source,
+                page_size=page_size,
+                fields=self.record_kind.fetched_fields,
+                query=self.record_kind.entries_only(),
             )
             for page in pages:
                 # behind an alias over several indices, keep the copy a lookup returns;

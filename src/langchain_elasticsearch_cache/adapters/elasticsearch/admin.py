@@ -95,28 +95,34 @@ def _refresh(client: Elasticsearch, index: str, action: str) -> None:
         ) from exc
 
 
-def index_overview(client: Elasticsearch, index: str) -> dict[str, Any]:
+def index_overview(
+    client: Elasticsearch, index: str, *, query: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Document count, store size, the oldest and newest entry times and, behind an alias,
-    the documents of each index."""
+    the documents of each index; documents counted are those of ``query`` (default:
+    all; ``RecordKind.entries_only()`` leaves out those that are not entries)."""
     action = f"reading statistics of {index!r}"
     with translated(action, client=client):
         _refresh(client, index, action)
-        documents = int(client.count(index=index)["count"])
         stats = client.indices.stats(index=index, metric="docs,store")
+        names = sorted(stats.body.get("indices", {}))
         answer = client.search(
             index=index,
             size=0,
+            query=query or {"match_all": {}},
+            track_total_hits=True,
             aggs={
                 "oldest": {"min": {"field": "timestamp"}},
                 "newest": {"max": {"field": "timestamp"}},
+                "per_index": {"terms": {"field": "_index", "size": max(1, len(names))}},
             },
         )
     primaries = stats["_all"]["primaries"]
     aggs = answer.body.get("aggregations", {})
-    per_index = {
-        name: int(body.get("primaries", {}).get("docs", {}).get("count", 0))
-        for name, body in sorted(stats.body.get("indices", {}).items())
-    }
+    buckets = aggs.get("per_index", {}).get("buckets", [])
+    counted = {str(bucket["key"]): int(bucket["doc_count"]) for bucket in buckets}
+    per_index = {name: counted.get(name, 0) for name in names}
+    documents = int(answer.body.get("hits", {}).get("total", {}).get("value", 0))
     return {
         "documents": documents,
         "size_bytes": int(primaries.get("store", {}).get("size_in_bytes", 0)),
@@ -183,10 +189,16 @@ class PointInTime:
             self._pit_id = None
 
     def pages(
-        self, *, source: list[str], page_size: int, fields: Sequence[str] = ()
+        self,
+        *,
+        source: list[str],
+        page_size: int,
+        fields: Sequence[str] = (),
+        query: dict[str, Any] | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
-        """Pages of hits (``_index``, ``_id``, ``_source`` limited to ``source``, and the
-        ``fields`` asked for: see ``RecordKind.fetched_fields``)."""
+        """Pages of hits of ``query`` (default: every document; ``_index``, ``_id``,
+        ``_source`` limited to ``source``, and the ``fields`` asked for: see
+        ``RecordKind.fetched_fields``)."""
         extra: dict[str, Any] = {"fields": list(fields)} if fields else {}
         if self._pit_id is None:
             raise RuntimeError("use the PointInTime in a with block")
@@ -195,7 +207,7 @@ class PointInTime:
             with translated(f"scanning {self._index!r}", client=self._client):
                 answer = self._client.search(
                     pit={"id": self._pit_id, "keep_alive": _PIT_KEEP_ALIVE},
-                    query={"match_all": {}},
+                    query=query or {"match_all": {}},
                     sort=[{"_shard_doc": "asc"}],
                     size=page_size,
                     search_after=search_after,

@@ -44,6 +44,7 @@ __all__ = [
     "SEMANTIC_PROPERTIES",
     "SEMANTIC_RECORDS",
     "VECTOR_INDEX_TYPES",
+    "VERIFIED_POOL_ID",
     "IndexIdentity",
     "RecordKind",
     "cache_marker",
@@ -148,6 +149,13 @@ SEMANTIC_LATE_FIELDS: tuple[str, ...] = ("observations",)
 #: Elasticsearch refuses document ids longer than this many UTF-8 bytes.
 MAX_ID_BYTES = 512
 
+#: The id of the one document of a semantic index that is not an entry: the *pool*, the
+#: sum of every entry's verified-cache observations (``{"observations": [...]}``, the
+#: entries' own field, so an index of an earlier version needs no other mapping). Entry
+#: keys are hex digests, which never hold a colon; the id is refused as a key, and left
+#: out of every count, listing, export and purge (``RecordKind.reserved_ids``).
+VERIFIED_POOL_ID = "lecache:verified-pool"
+
 #: The key, in an index mapping's ``_meta``, of the marker every index this library
 #: creates carries: ``{"langchain_elasticsearch_cache": {"kind": "llm", "schema": 1}}``
 #: (``kind``: ``llm``, ``embeddings`` or ``semantic``). Destructive and writing operations
@@ -215,6 +223,17 @@ class RecordKind(Generic[R]):
     #: fields an existing index need not map, even ``"dynamic": "strict"``: the
     #: repository puts them on the index when it first writes one (older indices lack them)
     late_fields: tuple[str, ...] = ()
+    #: ids of documents in an index of this kind that are not entries (never a key; left
+    #: out of counts, scans and deletes by query): see :func:`entries_only`
+    reserved_ids: tuple[str, ...] = ()
+
+    def entries_only(self, query: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``query`` (``None``: every document) restricted to entries: the
+        :attr:`reserved_ids` left out. Unchanged for a kind without reserved ids."""
+        query = query if query is not None else {"match_all": {}}
+        if not self.reserved_ids:
+            return query
+        return {"bool": {"must": query, "must_not": {"ids": {"values": list(self.reserved_ids)}}}}
 
     @property
     def mappings(self) -> dict[str, Any]:
@@ -273,6 +292,7 @@ SEMANTIC_RECORDS: RecordKind[SemanticRecord] = RecordKind(
     fetched_fields=("prompt_vector",),
     core_fields=("llm_output", "timestamp", "llm_string_hash", "context_hash"),
     late_fields=SEMANTIC_LATE_FIELDS,
+    reserved_ids=(VERIFIED_POOL_ID,),
 )
 
 

@@ -264,6 +264,11 @@ class AsyncElasticsearchRepository(Generic[R]):
                 f"key {key[:40]!r}... is longer than Elasticsearch's {MAX_ID_BYTES}-byte "
                 "document id limit; use a hashing key scheme"
             )
+        if key in self._kind.reserved_ids:
+            raise ConfigurationError(
+                f"key {key!r} is reserved: the index keeps a document that is not an entry "
+                "under that id; use a hashing key scheme"
+            )
 
     async def _ensure_index(self) -> bool:
         """Check the index (or create it, or put the mapping on the alias) once per
@@ -805,7 +810,9 @@ class AsyncElasticsearchRepository(Generic[R]):
         with self._translated("count"):
             await self._ensure_index()
             await self._refresh_for_search("count")
-            answer = await self._client.count(index=self._index_name)
+            answer = await self._client.count(
+                index=self._index_name, query=self._kind.entries_only()
+            )
         return int(answer["count"])
 
     async def scan(self, *, page_size: int = 1000) -> AsyncIterator[R]:
@@ -814,7 +821,8 @@ class AsyncElasticsearchRepository(Generic[R]):
         with self._translated("scan"):
             is_alias = await self._ensure_index()
             await self._refresh_for_search("scan")
-            pages = self._pages({"match_all": {}}, page_size, source=self._kind.source_fields)
+            everything = self._kind.entries_only()
+            pages = self._pages(everything, page_size, source=self._kind.source_fields)
             async with contextlib.aclosing(pages):
                 async for page in pages:
                     if is_alias and len(await self._concrete_indices()) > 1:
@@ -895,7 +903,8 @@ class AsyncElasticsearchRepository(Generic[R]):
     async def clear(self) -> int:
         with self._translated("clear"):
             await self._ensure_deletable()
-            return await self._delete_matching("clear", {"match_all": {}})
+            everything = self._kind.entries_only()
+            return await self._delete_matching("clear", everything)
 
     async def delete_older_than(self, cutoff: datetime) -> int:
         if not isinstance(cutoff, datetime) or cutoff.tzinfo is None:
@@ -912,10 +921,11 @@ class AsyncElasticsearchRepository(Generic[R]):
             certain.append(_missing_timestamp())
         with self._translated("delete_older_than"):
             await self._ensure_deletable()
-            deleted = await self._delete_matching("delete_older_than", _any_of(*certain))
+            older = self._kind.entries_only(_any_of(*certain))
+            deleted = await self._delete_matching("delete_older_than", older)
             deleted += await self._delete_streamed(
                 "delete_older_than",
-                _ms_range(gte=millis, lte=millis),
+                self._kind.entries_only(_ms_range(gte=millis, lte=millis)),
                 keep=lambda stamp: stamp is not None and stamp > cutoff,
                 refreshed=True,
             )

@@ -41,6 +41,17 @@ Exact-key lookups, writes, ``scan``, ``clear`` and the rest are the exact cache'
   doubles, at most ``OBSERVATION_RETRIES`` times. An index made by an earlier version
   gets the ``observations`` field (stored, not indexed) with a put-mapping before the
   first document that has one is written.
+* The *pool* (:class:`...domain.ports.PoolingVectorRepository`) is one more document in
+  the index, id ``VERIFIED_POOL_ID``, holding the sum of every entry's observations in the
+  entries' own ``observations`` field (no other mapping; no vector, so kNN never returns
+  it; left out of counts, scans, exports and purges, refused as a key). After an entry's
+  observation is written, the same observation is added to the pool of the entry's
+  index the same way (created with ``op_type=create`` when absent, conditional on its
+  sequence number otherwise, bounded retries); a pool write that still fails is logged
+  once and counted (``pool_write_failures``): the entry keeps its observation and the
+  call succeeds. ``pooled_observations`` reads it (behind an alias: every index's pool,
+  summed) at most once per ``pool_cache_seconds``; a malformed pool reads as empty.
+  ``clear`` deletes it with the entries.
 """
 
 from __future__ import annotations
@@ -50,7 +61,8 @@ import logging
 import math
 import random
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -65,16 +77,22 @@ from elasticsearch import (
 
 from ....domain.errors import BackendError, BackendUnavailableError, ConfigurationError
 from ....domain.semantic.identity import EmbeddingIdentity, embedding_mismatch
-from ....domain.semantic.verified import add_observation, observations_to_document
+from ....domain.semantic.verified import (
+    ObservationBin,
+    add_observation,
+    observations_from_document,
+    observations_to_document,
+)
 from ....domain.semantic_records import SemanticCandidate, SemanticRecord, VectorQuery
 from ..aliases import alias_write_index, unmapped_properties
 from ..backoff import AsyncRejectionRetry
-from ..errors import error_type_and_reason
+from ..errors import CLIENT_ERRORS, error_type_and_reason
 from ..mappings import (
     QUANTIZED_VECTOR_INDEX_TYPES,
     SEMANTIC_INDEX_SETTINGS,
     SEMANTIC_RECORDS,
     VECTOR_INDEX_TYPES,
+    VERIFIED_POOL_ID,
     marker_with_embedding,
     recorded_embedding,
     semantic_properties,
@@ -159,6 +177,19 @@ def _under(hit: dict[str, Any], threshold: float) -> bool:
     return 2.0 * float(score) - 1.0 < threshold
 
 
+class _PoolState:
+    """What a repository remembers of the pool: the bins last read (or written) and when
+    (``time.monotonic()``), and the locks that make its own readers (writers) take turns."""
+
+    def __init__(self) -> None:
+        self.bins: tuple[ObservationBin, ...] = ()
+        self.read_at = -math.inf
+        self.read_lock = asyncio.Lock()
+        self.write_lock = asyncio.Lock()
+        self.write_failures = 0
+        self.warned = False
+
+
 class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRecord]):
     """Semantic cache entries in an index or alias: the exact repository plus ``nearest``.
 
@@ -174,7 +205,14 @@ class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRe
             a quantized index (whoever made it) the candidates are rescored with the float
             vectors (``rescore_vector``, Elasticsearch 8.18+) and the threshold is applied
             to the rescored similarity, so no entry under it is ever returned.
+
+    ``pool_cache_seconds`` (a class attribute, settable per object): how long
+    :meth:`pooled_observations` answers from its last read of the pool.
     """
+
+    #: how long ``pooled_observations`` reuses its last read of the pool: a lookup costs
+    #: no extra request most of the time, and the pool lags other processes by this much
+    pool_cache_seconds: float = 5.0
 
     def __init__(
         self,
@@ -218,6 +256,7 @@ class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRe
         self._dims: int | None = None
         self._late_fields_mapped = False
         self._observation_locks = tuple(asyncio.Lock() for _ in range(_OBSERVATION_STRIPES))
+        self._pool_state = _PoolState()
         #: the embedding model the index records (once checked), and the one the
         #: current check asks for (recorded in an index created meanwhile)
         self._embedding: EmbeddingIdentity | None = None
@@ -490,9 +529,11 @@ class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRe
     # -- observations (verified hits) ---------------------------------------------
 
     async def add_observation(self, key: str, similarity: float, right: bool) -> bool:
-        """Add one observation to the entry ``key`` (the copy :meth:`get` returns); False
-        when there is no such entry. Concurrent calls lose none: each write is conditional
-        on the entry being unchanged since it was read, and is tried again otherwise.
+        """Add one observation to the entry ``key`` (the copy :meth:`get` returns), then to
+        the pool of its index; False when there is no such entry. Concurrent calls lose
+        none: each write is conditional on the document being unchanged since it was read,
+        and is tried again otherwise. A pool write that fails is logged (once) and counted
+        in ``pool_write_failures``; the entry keeps the observation either way.
 
         Raises:
             ValueError: ``similarity`` is not a finite number in [-1, 1] (before any request).
@@ -507,6 +548,9 @@ class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRe
             await self._ensure_late_fields()
             async with lock:
                 written = await self._observe(key, similarity, right, is_alias)
+        if isinstance(written, str):
+            await self._add_to_pool(written, similarity, right, is_alias)
+            return True
         if written is None:
             raise BackendUnavailableError(
                 f"add_observation ({self._index_name!r}): other writers changed the entry "
@@ -518,9 +562,9 @@ class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRe
 
     async def _observe(
         self, key: str, similarity: float, right: bool, is_alias: bool
-    ) -> bool | None:
-        """Read, rebuild and conditionally write the observations; ``None`` when every
-        attempt conflicted."""
+    ) -> str | bool | None:
+        """Read, rebuild and conditionally write the observations: the concrete index
+        written, False when there is no entry, ``None`` when every attempt conflicted."""
         pauses = _conflict_pauses()
         for attempt in range(OBSERVATION_RETRIES + 1):
             found = await self._versioned_copy(key, is_alias)
@@ -540,8 +584,180 @@ class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRe
                 if kind == _INDEX_MISSING:
                     self._forget_indices(index_missing=not is_alias)
                 return False  # deleted between read and write
-            return True
+            return index
         return None
+
+    # -- the pool (the sum of every entry's observations) ---------------------------
+
+    async def pooled_observations(self) -> tuple[ObservationBin, ...]:
+        """The sum of the observations of every entry (behind an alias: of every index),
+        as read at most ``pool_cache_seconds`` ago; ``()`` while there is none. A pool
+        document that is not valid observations counts as empty (logged once).
+
+        Raises:
+            PermissionDeniedError, BackendUnavailableError: as a lookup would.
+        """
+        state = self._pool_state
+        if time.monotonic() - state.read_at < self.pool_cache_seconds:
+            return state.bins
+        async with state.read_lock:
+            if time.monotonic() - state.read_at < self.pool_cache_seconds:
+                return state.bins  # read meanwhile by another caller
+            with self._translated("pooled_observations"):
+                is_alias = await self._ensure_index()
+                sources = await self._pool_sources(is_alias)
+            state.bins = self._summed_pool(sources)
+            state.read_at = time.monotonic()
+        return state.bins
+
+    @property
+    def pool_write_failures(self) -> int:
+        """How many observations reached their entry but not the pool (see
+        :meth:`add_observation`)."""
+        return self._pool_state.write_failures
+
+    async def _pool_sources(self, is_alias: bool) -> list[Any]:
+        """The ``_source`` of every pool document behind the name, read in realtime."""
+        if not is_alias:
+            found = await self._pool_copy(self._index_name)
+            return [] if found is None else [found[0]]
+        indices = await self._concrete_indices()
+        answer = await self._client.mget(
+            docs=[{"_index": index, "_id": VERIFIED_POOL_ID} for index in indices]
+        )
+        sources = []
+        for doc in answer.body.get("docs", []):
+            if "error" in doc:
+                self._mget_item_error(doc)
+            elif doc.get("found"):
+                sources.append(doc.get("_source"))
+        return sources
+
+    def _summed_pool(self, sources: list[Any]) -> tuple[ObservationBin, ...]:
+        """The pools of ``sources`` (untrusted) added up, bin by bin; a malformed one
+        counts as empty."""
+        totals: dict[float, list[int]] = {}
+        for source in sources:
+            for item in self._pool_bins(source):
+                total = totals.setdefault(item.similarity, [0, 0])
+                total[0] += item.right
+                total[1] += item.wrong
+        summed = observations_from_document([[s, r, w] for s, (r, w) in sorted(totals.items())])
+        return () if isinstance(summed, str) else summed
+
+    def _pool_bins(self, source: Any) -> tuple[ObservationBin, ...]:
+        """The observations of one untrusted pool ``_source``; ``()`` (logged) if malformed."""
+        if not isinstance(source, Mapping):
+            bins: tuple[ObservationBin, ...] | str = "its source is not an object"
+        else:
+            bins = observations_from_document(source.get("observations"))
+        if isinstance(bins, str):
+            self._pool_problem("the pool document %r of %r is malformed (%s): read as empty", bins)
+            return ()
+        return bins
+
+    def _pool_problem(self, message: str, detail: object) -> None:
+        """Log a pool problem once per repository (warning), afterwards at debug level."""
+        state = self._pool_state
+        level = logging.DEBUG if state.warned else logging.WARNING
+        state.warned = True
+        logger.log(level, message, VERIFIED_POOL_ID, self._index_name, detail)
+
+    async def _pool_copy(self, index: str) -> tuple[Any, int, int] | None:
+        """The pool document of the concrete ``index``: its ``_source``, ``_seq_no`` and
+        ``_primary_term``; ``None`` when there is none."""
+        try:
+            answer = await self._client.get(index=index, id=VERIFIED_POOL_ID)
+        except NotFoundError as exc:
+            kind, _ = error_type_and_reason(exc)
+            if kind == _INDEX_MISSING:
+                self._forget_indices(index_missing=index == self._index_name)
+            return None
+        body = answer.body
+        seq_no, primary_term = body.get("_seq_no"), body.get("_primary_term")
+        if not body.get("found") or not isinstance(seq_no, int):
+            return None
+        if not isinstance(primary_term, int):
+            return None
+        return body.get("_source"), seq_no, primary_term
+
+    async def _add_to_pool(
+        self, index: str, similarity: float, right: bool, is_alias: bool
+    ) -> None:
+        """Add one observation to the pool of the concrete ``index``; a failure is logged
+        and counted, never raised (the entry has the observation already)."""
+        state = self._pool_state
+        try:
+            async with state.write_lock:  # this object's writers take turns: no 409 between them
+                bins = await self._write_pool(index, similarity, right)
+        except CLIENT_ERRORS as exc:
+            failure = f"{type(exc).__name__}: {exc}"
+        else:
+            if bins is not None:
+                if is_alias:
+                    state.read_at = -math.inf  # a sum over indices: read it again
+                else:
+                    state.bins = bins  # this object's own write is seen at once
+                    state.read_at = time.monotonic()
+                return
+            failure = f"{OBSERVATION_RETRIES + 1} conflicting writes in a row"
+        state.write_failures += 1
+        self._pool_problem(
+            "an observation was recorded on its entry but not in the pool %r of %r (%s); "
+            "the pool lacks as many as pool_write_failures counts",
+            failure,
+        )
+
+    async def _write_pool(
+        self, index: str, similarity: float, right: bool
+    ) -> tuple[ObservationBin, ...] | None:
+        """Read, add to and conditionally write (create, if absent) the pool of ``index``:
+        the pool written, ``None`` when every attempt conflicted."""
+        pauses = _conflict_pauses()
+        for attempt in range(OBSERVATION_RETRIES + 1):
+            found = await self._pool_copy(index)
+            bins = add_observation(
+                () if found is None else self._pool_bins(found[0]), similarity, right
+            )
+            document = {"observations": observations_to_document(bins)}
+            try:
+                await self._put_pool(index, document, None if found is None else found[1:])
+            except ConflictError:  # created or changed by another process meanwhile
+                if attempt < OBSERVATION_RETRIES:
+                    await AsyncRejectionRetry.pause(pauses[attempt])
+                continue
+            return bins
+        return None
+
+    async def _put_pool(
+        self, index: str, document: dict[str, Any], version: tuple[int, int] | None
+    ) -> None:
+        """Write the pool of ``index``: created (``version`` None: it must not exist), or
+        replaced if it is still at ``version`` (``_seq_no``, ``_primary_term``)."""
+        if version is None:
+            options: dict[str, Any] = {"op_type": "create"}
+        else:
+            options = {"if_seq_no": version[0], "if_primary_term": version[1]}
+        await AsyncRejectionRetry.call(
+            lambda: self._client.index(
+                index=index,
+                id=VERIFIED_POOL_ID,
+                document=document,
+                **options,
+                **self._refresh_option(),
+            )
+        )
+
+    async def clear(self) -> int:
+        """Delete every entry (the count returned), and the pool."""
+        deleted = await super().clear()
+        with self._translated("clear"):
+            indices = await self._concrete_indices() if self._is_alias else (self._index_name,)
+            pools = [{"_op_type": "delete", "_index": i, "_id": VERIFIED_POOL_ID} for i in indices]
+            await self._bulk("delete", pools, self._refresh_option())
+        self._pool_state.bins = ()
+        self._pool_state.read_at = -math.inf
+        return deleted
 
     async def _versioned_copy(
         self, key: str, is_alias: bool

@@ -266,6 +266,11 @@ class ElasticsearchRepository(Generic[R]):
                 f"key {key[:40]!r}... is longer than Elasticsearch's {MAX_ID_BYTES}-byte "
                 "document id limit; use a hashing key scheme"
             )
+        if key in self._kind.reserved_ids:
+            raise ConfigurationError(
+                f"key {key!r} is reserved: the index keeps a document that is not an entry "
+                "under that id; use a hashing key scheme"
+            )
 
     def _ensure_index(self) -> bool:
         """Check the index (or create it, or put the mapping on the alias) once per
@@ -805,7 +810,7 @@ class ElasticsearchRepository(Generic[R]):
         with self._translated("count"):
             self._ensure_index()
             self._refresh_for_search("count")
-            answer = self._client.count(index=self._index_name)
+            answer = self._client.count(index=self._index_name, query=self._kind.entries_only())
         return int(answer["count"])
 
     def scan(self, *, page_size: int = 1000) -> Iterator[R]:
@@ -814,7 +819,8 @@ class ElasticsearchRepository(Generic[R]):
         with self._translated("scan"):
             is_alias = self._ensure_index()
             self._refresh_for_search("scan")
-            pages = self._pages({"match_all": {}}, page_size, source=self._kind.source_fields)
+            everything = self._kind.entries_only()
+            pages = self._pages(everything, page_size, source=self._kind.source_fields)
             with contextlib.closing(pages):
                 for page in pages:
                     if is_alias and len(self._concrete_indices()) > 1:
@@ -893,7 +899,8 @@ class ElasticsearchRepository(Generic[R]):
     def clear(self) -> int:
         with self._translated("clear"):
             self._ensure_deletable()
-            return self._delete_matching("clear", {"match_all": {}})
+            everything = self._kind.entries_only()
+            return self._delete_matching("clear", everything)
 
     def delete_older_than(self, cutoff: datetime) -> int:
         if not isinstance(cutoff, datetime) or cutoff.tzinfo is None:
@@ -910,10 +917,11 @@ class ElasticsearchRepository(Generic[R]):
             certain.append(_missing_timestamp())
         with self._translated("delete_older_than"):
             self._ensure_deletable()
-            deleted = self._delete_matching("delete_older_than", _any_of(*certain))
+            older = self._kind.entries_only(_any_of(*certain))
+            deleted = self._delete_matching("delete_older_than", older)
             deleted += self._delete_streamed(
                 "delete_older_than",
-                _ms_range(gte=millis, lte=millis),
+                self._kind.entries_only(_ms_range(gte=millis, lte=millis)),
                 keep=lambda stamp: stamp is not None and stamp > cutoff,
                 refreshed=True,
             )
