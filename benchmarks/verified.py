@@ -55,6 +55,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 from langchain_core.caches import BaseCache
 from langchain_core.embeddings import Embeddings
@@ -62,7 +63,17 @@ from langchain_core.outputs import Generation
 
 from langchain_elasticsearch_cache import RepositorySemanticCache
 from langchain_elasticsearch_cache.adapters.memory_vector import InMemoryVectorRepository
-from langchain_elasticsearch_cache.domain.semantic import DEFAULT_SIMILARITY_THRESHOLD
+from langchain_elasticsearch_cache.domain.semantic import (
+    DEFAULT_SIMILARITY_THRESHOLD,
+    SemanticCachePolicy,
+    SemanticHit,
+)
+from langchain_elasticsearch_cache.domain.semantic.verified import (
+    DEFAULT_EVIDENCE,
+    ObservationBin,
+    VerifiedDecision,
+    decide,
+)
 from langchain_elasticsearch_cache.domain.semantic_records import (
     SemanticCandidate,
     SemanticRecord,
@@ -105,6 +116,9 @@ class Settings:
     models: tuple[str, ...]
     splits: tuple[str, ...]
     wordings: tuple[str, ...]
+    #: what a pooled hit needs from its entry (``decide``'s ``evidence``), or ``none``: the
+    #: decision without the pool (each entry's own observations only, as before the pool)
+    evidence: tuple[str, ...] = ("pool", "entry")
     confidence: float = 0.95
 
 
@@ -374,12 +388,44 @@ def static_cache(embedding: Embeddings, threshold: float) -> BaseCache:
     )
 
 
-def verified_cache(embedding: Embeddings, delta: float, floor: float) -> BaseCache:
+@attrs.frozen
+class EvidencePolicy(SemanticCachePolicy):
+    """The shipped policy with another ``evidence`` rule for pooled hits (``entry``,
+    ``pool``; see ``decide``), or ``none``: the pool ignored (each entry's own
+    observations only, the verified cache before the pool). A measurement device: the
+    library exposes no option for it; everything else is the shipped policy's."""
+
+    evidence: str = DEFAULT_EVIDENCE
+
+    def verify(
+        self, hit: SemanticHit, pool: Sequence[ObservationBin] = ()
+    ) -> VerifiedDecision | None:
+        if self.max_error_rate is None:
+            return None
+        if self.evidence == "none":
+            pool = ()
+        rule = DEFAULT_EVIDENCE if self.evidence == "none" else self.evidence
+        record = hit.candidate.record
+        return decide(
+            record.observations, hit.similarity, self.max_error_rate, pool=pool, evidence=rule
+        )
+
+
+def verified_cache(
+    embedding: Embeddings, delta: float, floor: float, evidence: str = DEFAULT_EVIDENCE
+) -> BaseCache:
     """The verified cache: ``max_error_rate=delta``, ``similarity_threshold=floor``, every
-    other option as shipped (default hit guard, k, answer judge: normalised text equal)."""
-    return RepositorySemanticCache(
+    other option as shipped (default hit guard, k, answer judge: normalised text equal;
+    the in-memory store keeps the pool); ``evidence`` other than the shipped one
+    (:data:`DEFAULT_EVIDENCE`) swaps in an :class:`EvidencePolicy`."""
+    cache = RepositorySemanticCache(
         IndexedVectorRepository(), embedding, max_error_rate=delta, similarity_threshold=floor
     )
+    if evidence != DEFAULT_EVIDENCE:
+        shipped = cache.policy
+        fields = {f.name: getattr(shipped, f.name) for f in attrs.fields(SemanticCachePolicy)}
+        cache._policy = EvidencePolicy(**fields, evidence=evidence)
+    return cache
 
 
 # -- one run -------------------------------------------------------------------------------
@@ -593,6 +639,7 @@ def measure(
     }
     if unavailable is None:
         out["observations_needed"] = observations_needed(settings.deltas)
+        out["pooled_observations_needed"] = pooled_observations_needed(settings.deltas)
     for model_name in settings.models:
         t0 = time.perf_counter()
         model = load_model(model_name)
@@ -635,20 +682,21 @@ def measure(
                 }
                 progress(f"{model_name} {case} static {threshold:g}")
             if unavailable is None:
-                for floor in settings.floors:
-                    for delta in settings.deltas:
-                        runs = {
-                            seed: run_stream(
-                                verified_cache(embedding, delta, floor), stream, groups
-                            )
-                            for seed, stream in streams.items()
-                        }
-                        summary = _verified_summary(
-                            delta, runs, split_out["static"], settings.confidence
+                variants = itertools.product(settings.evidence, settings.floors, settings.deltas)
+                for evidence, floor, delta in variants:
+                    runs = {
+                        seed: run_stream(
+                            verified_cache(embedding, delta, floor, evidence), stream, groups
                         )
-                        summary["floor"] = floor
-                        split_out["verified"][f"{delta:g}@{floor:g}"] = summary
-                        progress(f"{model_name} {case} verified {delta:g} floor {floor:g}")
+                        for seed, stream in streams.items()
+                    }
+                    summary = _verified_summary(
+                        delta, runs, split_out["static"], settings.confidence
+                    )
+                    summary["floor"] = floor
+                    summary["evidence"] = evidence
+                    split_out["verified"][f"{delta:g}@{floor:g}@{evidence}"] = summary
+                    progress(f"{model_name} {case} verified {delta:g} floor {floor:g} {evidence}")
             model_out["splits"][case] = split_out
         model_out["seconds"] = round(time.perf_counter() - t0, 1)
         out["models"][model_name] = model_out
@@ -679,6 +727,26 @@ def observations_needed(
                     row[f"{similarity:g}"] = count
                     break
         needed[f"{delta:g}"] = row
+    return needed
+
+
+def pooled_observations_needed(deltas: Sequence[float], limit: int = 5000) -> dict[str, int | None]:
+    """How many right answers (and no wrong one) the pool needs at a similarity before
+    the verified cache serves an entry there on the pool's bound (the library's own rule,
+    with the shipped evidence rule; the similarity does not matter)."""
+    from langchain_elasticsearch_cache.domain.semantic.verified import (
+        decide,
+        pooled_error_bound,
+    )
+
+    needed: dict[str, int | None] = {}
+    for delta in deltas:
+        needed[f"{delta:g}"] = None
+        for count in range(1, limit + 1):
+            pool = (ObservationBin(similarity=0.9, right=count),)
+            if pooled_error_bound(pool, 0.9) <= delta and decide((), 0.9, delta, pool=pool).serve:
+                needed[f"{delta:g}"] = count
+                break
     return needed
 
 
@@ -768,6 +836,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small stream, fake embedding")
     parser.add_argument("--models", help="comma-separated: wordllama,minilm,bag-of-words")
     parser.add_argument("--splits", help="comma-separated: heldout,design (default both)")
+    parser.add_argument("--evidence", help="comma-separated: entry,pool,none (verified)")
     parser.add_argument("--render-only", action="store_true", help="re-render from the JSON")
     parser.add_argument("--results-dir", type=Path, default=RESULTS)
     parser.add_argument("--report", type=Path, help="the Markdown report to write")
@@ -779,6 +848,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings(**{**asdict(settings), "models": tuple(args.models.split(","))})
     if args.splits:
         settings = Settings(**{**asdict(settings), "splits": tuple(args.splits.split(","))})
+    if args.evidence:
+        settings = Settings(**{**asdict(settings), "evidence": tuple(args.evidence.split(","))})
     name = "verified-quick" if args.quick else "verified"
     json_path = args.results_dir / f"{name}.json"
     report = args.report or (

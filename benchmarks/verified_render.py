@@ -137,20 +137,22 @@ def _verified_tables(data: dict[str, Any]) -> str:
         for split, s in m["splits"].items():
             out.append(f"**{m['label']}, {_label(split)} part**\n")
             out.append(
-                "| delta | floor | requests | LLM calls | exact hits | semantic hits | hit rate | "
+                "| delta | floor | evidence | requests | LLM calls | exact hits | semantic hits | "
+                "hit rate | "
                 "wrong (distinct prompt, answer pairs) "
                 "| error / served [95% CI] | <= delta (point / CI upper) | "
                 "error / semantic hits [95% CI] | <= delta (point / CI upper) | "
                 "best static at the same error: hit rate (thresholds) | "
                 "best static within delta, chosen in hindsight: hit rate (thresholds) |"
             )
-            out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|---|---|")
+            out.append("|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---|---|---|---|---|")
             for v in s["verified"].values():
                 p = v["pooled"]
                 same = [r["best_static_same_error"] for r in v["runs"].values()]
                 within = [r["best_static_within_delta"] for r in v["runs"].values()]
                 out.append(
-                    f"| {v['delta']:g} | {v['floor']:g} | {p['requests']} | {p['llm_calls']} | "
+                    f"| {v['delta']:g} | {v['floor']:g} | {_evidence(v)} | {p['requests']} | "
+                    f"{p['llm_calls']} | "
                     f"{p['exact_hits']} | "
                     f"{p['semantic_hits']} | {_pct(p['hit_rate'])} | "
                     f"{p['wrong']} ({p['wrong_distinct']}) | "
@@ -165,6 +167,11 @@ def _verified_tables(data: dict[str, Any]) -> str:
             out.append(_per_seed(s))
             out.append("")
     return "\n".join(out).rstrip()
+
+
+def _evidence(v: dict[str, Any]) -> str:
+    """The evidence rule of a verified run; runs from before the pool had none."""
+    return str(v.get("evidence", "none"))
 
 
 def _yes(flag: bool) -> str:
@@ -182,16 +189,17 @@ def _best(rows: Sequence[dict[str, Any] | None]) -> str:
 
 def _per_seed(s: dict[str, Any]) -> str:
     rows = [
-        "| delta | floor | seed | hit rate | error / served | best static at the same error: "
-        "threshold, hit rate |",
-        "|---:|---:|---:|---:|---:|---|",
+        "| delta | floor | evidence | seed | hit rate | error / served | best static at the "
+        "same error: threshold, hit rate |",
+        "|---:|---:|---|---:|---:|---:|---|",
     ]
     for v in s["verified"].values():
         for seed, r in v["runs"].items():
             best = r["best_static_same_error"]
             shown = "none" if best is None else f"{best['threshold']:g}, {_pct(best['hit_rate'])}"
             rows.append(
-                f"| {v['delta']:g} | {v['floor']:g} | {seed} | {_pct(r['hit_rate'])} | "
+                f"| {v['delta']:g} | {v['floor']:g} | {_evidence(v)} | {seed} | "
+                f"{_pct(r['hit_rate'])} | "
                 f"{_pct(r['error_rate'], 2)} | "
                 f"{shown} |"
             )
@@ -224,14 +232,18 @@ def _observations_needed(data: dict[str, Any]) -> str:
     needed = data.get("observations_needed")
     if not needed:
         return "_Not measured (no verified cache in this run)._"
+    pooled = data.get("pooled_observations_needed") or {}
     similarities = list(next(iter(needed.values())))
     rows = [
-        "| delta | " + " | ".join(f"at similarity {s}" for s in similarities) + " |",
-        "|---:|" + "---:|" * len(similarities),
+        "| delta | "
+        + " | ".join(f"one entry alone, at similarity {s}" for s in similarities)
+        + " | the pool (all entries), at any similarity |",
+        "|---:|" + "---:|" * (len(similarities) + 1),
     ]
     for delta, row in needed.items():
-        cells = " | ".join("more than the limit" if n is None else str(n) for n in row.values())
-        rows.append(f"| {delta} | {cells} |")
+        cells = [("more than the limit" if n is None else str(n)) for n in row.values()]
+        cells.append(str(pooled.get(delta, "not measured")))
+        rows.append(f"| {delta} | {' | '.join(cells)} |")
     return "\n".join(rows)
 
 
@@ -292,12 +304,16 @@ def _findings_for(data: dict[str, Any], m: dict[str, Any], split: str) -> list[s
     for v in s["verified"].values():
         p = v["pooled"]
         same = [r["best_static_same_error"] for r in v["runs"].values()]
+        within = [r["best_static_within_delta"] for r in v["runs"].values()]
         lines.append(
             f"- {m['label']}, {_label(split)} part, verified delta {v['delta']:g} "
-            f"(floor {v['floor']:g}): error {_pct(p['error_rate'], 2)} {_ci(p['error_ci'])} "
-            f"({'within' if v['within_delta'] else 'above'} delta), hit rate "
+            f"(floor {v['floor']:g}, evidence {_evidence(v)}): error "
+            f"{_pct(p['error_rate'], 2)} {_ci(p['error_ci'])} "
+            f"({'within' if v['within_delta'] else 'above'} delta), on semantic hits "
+            f"{_pct(p['semantic_error_rate'], 2)} {_ci(p['semantic_error_ci'])}, hit rate "
             f"{_pct(p['hit_rate'])} ({p['semantic_hits']} semantic hits); the best static "
-            f"threshold at the same realised error on the same streams: {_best(same)}."
+            f"threshold at the same realised error on the same streams: {_best(same)}; "
+            f"within delta, chosen in hindsight: {_best(within)}."
         )
     return lines
 
@@ -389,9 +405,11 @@ def plot_model(data: dict[str, Any], model: str, path: Path) -> None:
                 lo, hi = 100 * p[ci][0], 100 * p[ci][1]
                 colour = colours[deltas.index(float(v["delta"])) % len(colours)]
                 marker = markers[floors.index(float(v["floor"])) % len(markers)]
+                evidence = _evidence(v)
                 ax.errorbar(
                     [100 * p[hx]], [y], yerr=[[y - lo], [hi - y]], fmt=marker, color=colour,
-                    capsize=4, label=f"verified, delta {v['delta']:g}, floor {v['floor']:g}",
+                    capsize=4, mfc="none" if evidence == "entry" else colour,
+                    label=f"verified, delta {v['delta']:g}, floor {v['floor']:g}, {evidence}",
                 )  # fmt: skip
             for i, delta in enumerate(deltas):
                 ax.axhline(100 * delta, color=colours[i % len(colours)], linestyle=":", lw=1)

@@ -65,7 +65,10 @@ def test_quick_mode_writes_json_markdown_and_plot(tmp_path: Path) -> None:
         assert low <= (pooled["error_rate"] or 0.0) <= high
 
     assert data["verified_available"] is True
-    assert set(split["verified"]) == {f"{d:g}@{f:g}" for d in QUICK.deltas for f in QUICK.floors}
+    assert set(split["verified"]) == {
+        f"{d:g}@{f:g}@{e}" for d in QUICK.deltas for f in QUICK.floors for e in QUICK.evidence
+    }
+    assert {row["evidence"] for row in split["verified"].values()} == {"entry", "pool"}
     for row in split["verified"].values():
         assert tuple(row["pooled"][key] for key in FIELDS) == EXPECTED_VERIFIED
         assert set(row["runs"]) == {"1"}

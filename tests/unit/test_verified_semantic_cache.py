@@ -8,6 +8,7 @@ import asyncio
 import math
 import threading
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from langchain_core.outputs import Generation
 
 from langchain_elasticsearch_cache import (
     AsyncInMemorySemanticCache,
+    AsyncRepositorySemanticCache,
     BackendUnavailableError,
     ConfigurationError,
     InMemorySemanticCache,
@@ -26,6 +28,7 @@ from langchain_elasticsearch_cache.adapters.memory_vector import (
     InMemoryVectorRepository,
 )
 from langchain_elasticsearch_cache.domain.semantic import EmbeddingAnswerJudge, same_text_judge
+from langchain_elasticsearch_cache.domain.semantic_records import SemanticRecord
 from langchain_elasticsearch_cache.interfaces.langchain import semantic_cache
 
 from .conftest import FakeClock
@@ -264,7 +267,9 @@ def test_concurrent_observations_in_memory_lose_nothing() -> None:
         thread.join()
     entry = repository.get(key)
     assert entry is not None and sum(b.total for b in entry.observations) == 400
+    assert sum(b.total for b in repository.pooled_observations()) == 400
     assert repository.add_observation("absent", 0.9, True) is False
+    assert sum(b.total for b in repository.pooled_observations()) == 400  # nothing added
 
 
 def test_threads_explore_and_learn_through_one_cache() -> None:
@@ -315,3 +320,98 @@ async def test_async_cache_with_a_coroutine_judge_learns_from_concurrent_tasks()
     assert entry is not None and sum(b.total for b in entry.observations) == len(verdicts)
     assert stats.observations == stats.explorations == len(verdicts) > 0
     assert all(verdicts)
+
+
+# -- the pool: a new entry learns from what its neighbours taught the store -----------------
+
+
+class ObservingOnlyRepository(InMemoryVectorRepository):
+    """An in-memory store that keeps observations per entry but no pool (as a third-party
+    ObservingVectorRepository would): the protocol check sees no pooled_observations."""
+
+    pooled_observations = None  # type: ignore[assignment]
+
+
+def _seed_pool(repository: InMemoryVectorRepository, rights: int, similarity: float) -> None:
+    """Right answers observed on another entry, orthogonal to "base" (never a candidate)."""
+    repository.put(
+        SemanticRecord(
+            key="other",
+            llm_output=(),
+            timestamp=datetime(2026, 1, 1, tzinfo=timezone.utc),
+            llm_string_hash="elsewhere",
+            context_hash="elsewhere",
+            vector=(0.0, 0.0, 1.0),
+        )
+    )
+    for _ in range(rights):
+        assert repository.add_observation("other", similarity, True)
+
+
+def _pooled_cache(repository: InMemoryVectorRepository) -> RepositorySemanticCache:
+    return RepositorySemanticCache(
+        repository, DialEmbeddings(), max_error_rate=0.05, similarity_threshold=0.5, hit_guard=None
+    )
+
+
+def test_a_pooling_store_serves_a_new_entry_on_what_other_entries_taught() -> None:
+    repository = InMemoryVectorRepository()
+    _seed_pool(repository, 100, 0.95)
+    cache = _pooled_cache(repository)
+    cache.update("base", LLM, _answer("Paris"))
+    assert cache.lookup("q@0.96#1", LLM) == _answer("Paris")  # the pool vouches for 0.95 up
+    assert cache.lookup("q@0.8#3", LLM) is None  # the pool knows nothing down there
+    cache.update("q@0.8#3", LLM, _answer("Paris"))
+    pool = repository.pooled_observations()
+    assert sum(b.total for b in pool) == 101 and all(b.wrong == 0 for b in pool)
+
+
+def test_an_entry_s_own_wrong_answer_overrides_the_pool() -> None:
+    repository = InMemoryVectorRepository()
+    _seed_pool(repository, 100, 0.95)
+    cache = _pooled_cache(repository)
+    cache.update("base", LLM, _answer("Paris"))
+    assert _explore(cache, "q@0.6#1", "Lyon") is None  # wrong far below: no veto above
+    assert cache.lookup("q@0.96#2", LLM) == _answer("Paris")
+    repository.add_observation(cache.policy.key("base", LLM), 0.97, False)  # wrong at 0.97
+    # its boundary is above 0.97: at 0.96 and 0.97 it is explored again, despite the pool
+    assert cache.lookup("q@0.96#3", LLM) is None
+    assert cache.lookup("q@0.97#4", LLM) is None
+    assert cache.lookup("q@0.99#5", LLM) == _answer("Paris")  # above it, the pool decides
+
+
+def test_a_store_without_a_pool_keeps_the_per_entry_rule() -> None:
+    repository = ObservingOnlyRepository()
+    _seed_pool(repository, 100, 0.95)
+    cache = _pooled_cache(repository)
+    cache.update("base", LLM, _answer("Paris"))
+    assert _explore(cache, "q@0.96#1", "Paris") is None
+    assert cache.lookup("q@0.96#2", LLM) is None  # one right answer is not enough alone
+
+
+def test_clear_forgets_the_pool_and_a_deleted_entry_leaves_its_evidence() -> None:
+    repository = InMemoryVectorRepository()
+    _seed_pool(repository, 3, 0.95)
+    repository.delete_many(["other"])
+    assert sum(b.total for b in repository.pooled_observations()) == 3
+    repository.clear()
+    assert repository.pooled_observations() == ()
+
+
+async def test_the_async_cache_reads_the_pool_through_the_async_store() -> None:
+    shared = InMemoryVectorRepository()
+    _seed_pool(shared, 100, 0.95)
+    cache = AsyncRepositorySemanticCache(
+        AsyncInMemoryVectorRepository(shared),
+        DialEmbeddings(),
+        max_error_rate=0.05,
+        similarity_threshold=0.5,
+        hit_guard=None,
+    )
+    await cache.aupdate("base", LLM, _answer("Paris"))
+    assert await cache.alookup("q@0.96#1", LLM) == _answer("Paris")
+    assert await cache.alookup("q@0.8#2", LLM) is None
+    await cache.aupdate("q@0.8#2", LLM, _answer("Lyon"))
+    repository: AsyncInMemoryVectorRepository = cache.repository  # type: ignore[assignment]
+    pool = await repository.pooled_observations()
+    assert sum(b.total for b in pool) == 101 and sum(b.wrong for b in pool) == 1

@@ -3,8 +3,9 @@
 The reference adapter of :class:`~langchain_elasticsearch_cache.domain.ports.VectorRepository`
 (and the store of :class:`InMemorySemanticCache`): exact search over every live record of
 the query's partition, so its answers are what an approximate (HNSW) index should find.
-Searches see writes at once. Thread-safe: one lock guards the records and their unit
-vectors.
+Searches see writes at once. Thread-safe: one lock guards the records, their unit
+vectors and the pool of observations (a
+:class:`~langchain_elasticsearch_cache.domain.ports.PoolingVectorRepository`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import attrs
 
 from ..domain.errors import ConfigurationError
 from ..domain.semantic.identity import EmbeddingIdentity, embedding_mismatch
-from ..domain.semantic.verified import add_observation
+from ..domain.semantic.verified import ObservationBin, add_observation
 from ..domain.semantic_records import SemanticCandidate, SemanticRecord, VectorQuery
 from .memory import InMemoryRepository
 from .sync_as_async import SyncAsAsyncVectorRepository
@@ -56,6 +57,7 @@ class InMemoryVectorRepository(InMemoryRepository[SemanticRecord]):
         self._units: dict[str, tuple[float, ...]] = {}
         self._dims: int | None = None
         self._embedding: EmbeddingIdentity | None = None
+        self._pool: tuple[ObservationBin, ...] = ()
 
     # -- writes keep the unit vectors in step ----------------------------------------
 
@@ -108,6 +110,7 @@ class InMemoryVectorRepository(InMemoryRepository[SemanticRecord]):
             self._units.clear()
             self._dims = None
             self._embedding = None
+            self._pool = ()
         return removed
 
     def delete_older_than(self, cutoff: datetime) -> int:
@@ -119,16 +122,25 @@ class InMemoryVectorRepository(InMemoryRepository[SemanticRecord]):
         return len(old)
 
     def add_observation(self, key: str, similarity: float, right: bool) -> bool:
-        """Add one observation to entry ``key`` (under the lock: none is lost); ``False``
-        when there is no such entry."""
+        """Add one observation to entry ``key`` and to the pool (under the lock: none is
+        lost); ``False`` (and nothing added) when there is no such entry."""
         with self._lock:
             record = self._records.get(key)
             if record is None:
                 return False
-            self._records[key] = attrs.evolve(
-                record, observations=add_observation(record.observations, similarity, right)
-            )
+            observations = add_observation(record.observations, similarity, right)
+            pool = add_observation(self._pool, similarity, right)
+            self._records[key] = attrs.evolve(record, observations=observations)
+            self._pool = pool
         return True
+
+    def pooled_observations(self) -> tuple[ObservationBin, ...]:
+        """Every observation :meth:`add_observation` recorded since the store was made or
+        last cleared, summed over the entries (bounded like an entry's). Deleting or
+        expiring an entry does not take its observations out: they are evidence about
+        this model's similarities on this traffic, not only about that entry."""
+        with self._lock:
+            return self._pool
 
     def check_embedding(self, identity: EmbeddingIdentity) -> None:
         """Remember the first model; refuse another (``ConfigurationError`` naming both)."""
@@ -190,3 +202,6 @@ class AsyncInMemoryVectorRepository(SyncAsAsyncVectorRepository):
 
     async def add_observation(self, key: str, similarity: float, right: bool) -> bool:
         return self.sync.add_observation(key, similarity, right)
+
+    async def pooled_observations(self) -> tuple[ObservationBin, ...]:
+        return self.sync.pooled_observations()

@@ -30,7 +30,7 @@ from .validation import (
     validate_k,
     validate_similarity_threshold,
 )
-from .verified import VerifiedDecision, decide, validate_max_error_rate
+from .verified import ObservationBin, VerifiedDecision, decide, validate_max_error_rate
 
 __all__ = ["SemanticCachePolicy", "SemanticHit"]
 
@@ -84,12 +84,16 @@ class SemanticCachePolicy:
         """Whether each semantic hit is checked against its entry's learned boundary."""
         return self.max_error_rate is not None
 
-    def verify(self, hit: SemanticHit) -> VerifiedDecision | None:
-        """Serve ``hit`` or explore (see :func:`.verified.decide`); ``None`` when the cache
-        is not verified (the threshold and guard alone decided)."""
+    def verify(
+        self, hit: SemanticHit, pool: Sequence[ObservationBin] = ()
+    ) -> VerifiedDecision | None:
+        """Serve ``hit`` or explore (see :func:`.verified.decide`; ``pool``: every entry's
+        observations summed, when the repository keeps them); ``None`` when the cache is
+        not verified (the threshold and guard alone decided)."""
         if self.max_error_rate is None:
             return None
-        return decide(hit.candidate.record.observations, hit.similarity, self.max_error_rate)
+        record = hit.candidate.record
+        return decide(record.observations, hit.similarity, self.max_error_rate, pool=pool)
 
     @property
     def ttl(self) -> timedelta | None:

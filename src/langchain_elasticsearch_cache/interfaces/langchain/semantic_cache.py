@@ -29,6 +29,14 @@ judge that raises, or an observation that cannot be written, never costs the cal
 answer: it is counted (``judge_failures``; the ``observe`` operation's errors) and the
 entry is stored as on any miss.
 
+Over a :class:`PoolingVectorRepository` (the in-memory store; Elasticsearch's when it keeps
+the pool), a candidate that its own observations do not serve is decided with the pool
+too (every entry's observations summed, read with ``pooled_observations()``: one call per
+such lookup, which the repository may answer from a short-lived copy): a new entry can
+then be served on what its neighbours taught the store, unless its own wrong answers say
+otherwise (see ``decide`` in ``domain/semantic/verified.py``). Over a plain
+:class:`ObservingVectorRepository`, each entry learns alone.
+
 The embedding model is part of the index's identity: before its first lookup or update
 (and before the model is called) the cache asks a repository that can tell
 (:class:`EmbeddingCheckingRepository`) to check the model's
@@ -66,9 +74,11 @@ from ...domain.policies import LlmCachePolicy
 from ...domain.ports import (
     AsyncEmbeddingCheckingRepository,
     AsyncObservingVectorRepository,
+    AsyncPoolingVectorRepository,
     AsyncVectorRepository,
     EmbeddingCheckingRepository,
     ObservingVectorRepository,
+    PoolingVectorRepository,
     VectorRepository,
 )
 from ...domain.semantic import (
@@ -83,6 +93,7 @@ from ...domain.semantic import (
 )
 from ...domain.semantic.identity import EmbeddingIdentity
 from ...domain.semantic.judges import AnswerJudge
+from ...domain.semantic.verified import ObservationBin
 from ...domain.semantic_records import SemanticCandidate, validate_vector
 from ._batching import LookupBatcher
 from ._lifecycle import AsyncLifecycle, SyncLifecycle
@@ -328,6 +339,7 @@ class _SemanticCacheBase(BaseCache):
         self._memo = _VectorMemo(_check_memo_size(vector_memo_size))
         self._pending = _PendingObservations(PENDING_OBSERVATIONS, PENDING_TTL)
         self._warned_judge = False
+        self._pools = False  # set by the subclass: does the repository keep a pool?
 
     @property
     def policy(self) -> SemanticCachePolicy:
@@ -390,14 +402,27 @@ class _SemanticCacheBase(BaseCache):
         self._counters.semantic_hit(hit.similarity)
         return hit.generations
 
+    def _needs_pool(self, hit: SemanticHit | None) -> bool:
+        """Whether deciding on ``hit`` reads the repository's pool: a verified cache over
+        a pooling repository, with a candidate its own observations do not already
+        serve."""
+        if hit is None or not self._pools:
+            return False
+        decision = self._policy.verify(hit)
+        return decision is not None and not decision.serve
+
     def _serve(
-        self, prompt: str, llm_string: str, hit: SemanticHit | None
+        self,
+        prompt: str,
+        llm_string: str,
+        hit: SemanticHit | None,
+        pool: Sequence[ObservationBin] = (),
     ) -> list[Generation] | None:
         """A chosen candidate's answer, unless a verified cache explores it (a miss, and
         the entry and similarity are remembered for the update that follows)."""
         if hit is None:
             return None
-        decision = self._policy.verify(hit)
+        decision = self._policy.verify(hit, pool)
         if decision is not None and not decision.serve:
             key = hit.candidate.record.key
             self._pending.put(prompt, llm_string, key, hit.similarity, self._clock())
@@ -494,6 +519,8 @@ class RepositorySemanticCache(_SemanticCacheBase, SyncLifecycle):
         self._repository: VectorRepository = repository
         if self._policy.verified and not isinstance(repository, ObservingVectorRepository):
             raise _unverifiable(repository)
+        #: verified decisions also learn from every entry's observations (the pool)
+        self._pools = self._policy.verified and isinstance(repository, PoolingVectorRepository)
         self._runtime.describe(repository)
         self._checks_embedding = isinstance(repository, EmbeddingCheckingRepository)
 
@@ -537,7 +564,11 @@ class RepositorySemanticCache(_SemanticCacheBase, SyncLifecycle):
             candidates = self._repository.nearest(query)
             hit = self._policy.choose(query, parts.meaning, candidates, now)
             self._counters.nearest(candidates, hit)
-            answer = self._serve(prompt, llm_string, hit)
+            pool: Sequence[ObservationBin] = ()
+            if self._needs_pool(hit):
+                pooling: PoolingVectorRepository = self._repository  # type: ignore[assignment]
+                pool = pooling.pooled_observations()
+            answer = self._serve(prompt, llm_string, hit, pool)
             if answer is None:
                 self._memo.put(parts.meaning, vector)  # for the update that follows
             return answer
@@ -650,6 +681,7 @@ class AsyncRepositorySemanticCache(_SemanticCacheBase, AsyncLifecycle):
         self._lookups = LookupBatcher(repository)
         if self._policy.verified and not isinstance(repository, AsyncObservingVectorRepository):
             raise _unverifiable(repository)
+        self._pools = self._policy.verified and isinstance(repository, AsyncPoolingVectorRepository)
         self._checks_embedding = isinstance(repository, AsyncEmbeddingCheckingRepository)
 
     async def _check_embedding(self) -> None:
@@ -701,7 +733,11 @@ class AsyncRepositorySemanticCache(_SemanticCacheBase, AsyncLifecycle):
             candidates = await self._repository.nearest(query)
             hit = self._policy.choose(query, parts.meaning, candidates, now)
             self._counters.nearest(candidates, hit)
-            answer = self._serve(prompt, llm_string, hit)
+            pool: Sequence[ObservationBin] = ()
+            if self._needs_pool(hit):
+                pooling: AsyncPoolingVectorRepository = self._repository  # type: ignore[assignment]
+                pool = await pooling.pooled_observations()
+            answer = self._serve(prompt, llm_string, hit, pool)
             if answer is None:
                 self._memo.put(parts.meaning, vector)
             return answer
