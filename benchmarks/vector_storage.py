@@ -10,6 +10,8 @@ Layouts (the rest of the mapping is the cache's, ``hnsw`` float graph):
   out of ``_source`` (read back from the index) and a vector not of unit length also kept
   exactly in ``_source`` (``prompt_vector_exact``); on 8.x the vector in ``_source`` as
   float32 JSON numbers. Read back by the repository's ``get`` (and ``scan``, as export);
+* ``repository_unit``, ``repository_norm_3``: the same with only unit vectors (what
+  embedding models return) or only vectors of norm 3;
 * ``source_json``: what the cache wrote before: the vector as JSON numbers in ``_source``
   (on 9.1+ with ``index.mapping.exclude_source_vectors: false``), read back by GET;
 * ``excluded_9x`` (9.1+ only): the node's default, vectors left out of ``_source``; read
@@ -32,6 +34,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +134,7 @@ def _record_fields(vector: Any) -> dict[str, Any]:
     return {
         "llm_output": ('{"text": "answer"}',),
         "llm_params": "params",
-        "timestamp": "2025-01-01T00:00:00+00:00",
+        "timestamp": datetime(2025, 1, 1, tzinfo=timezone.utc),
         "vector": tuple(vector.tolist()),
         "llm_string_hash": "model",
         "context_hash": "ctx",
@@ -153,7 +156,8 @@ def _read_through_repository(
 
 def measure(client: Elasticsearch, layout: str, entries: int, dims: int) -> dict[str, Any]:
     index = f"bench-storage-{layout.replace('_', '-')}"
-    if layout != "repository" and not _create(client, index, layout):
+    through_repository = layout.startswith("repository")
+    if not through_repository and not _create(client, index, layout):
         return {"status": "not supported by this node"}
     rng = np.random.default_rng(11)
     unit = rng.normal(size=(entries, dims)).astype(np.float32)
@@ -161,8 +165,14 @@ def measure(client: Elasticsearch, layout: str, entries: int, dims: int) -> dict
     scaled = 3.0 * unit.astype(np.float64)
     rows = [(f"u{n}", v.astype(np.float64)) for n, v in enumerate(unit)]
     rows += [(f"s{n}", v) for n, v in enumerate(scaled)]
+    # repository_unit / repository_norm_3: only that kind (2 * entries of it)
+    only = {"repository_unit": "u", "repository_norm_3": "s"}.get(layout)
+    if only is not None:
+        base = unit.astype(np.float64) if only == "u" else scaled
+        base = np.concatenate([base, base[::-1]])  # as many entries as the other layouts
+        rows = [(f"{only}{n}", v) for n, v in enumerate(base)]
     repository = None
-    if layout == "repository":
+    if through_repository:
         repository = _write_through_repository(client, index, rows)
     else:
         actions = ({"_index": index, "_id": key, "_source": _source(key, v)} for key, v in rows)
@@ -178,6 +188,8 @@ def measure(client: Elasticsearch, layout: str, entries: int, dims: int) -> dict
     if repository is not None:
         scanned = {r.key: list(r.vector or ()) for r in repository.scan()}
     for kind, prefix in (("unit", "u"), ("norm_3", "s")):
+        if only is not None and prefix != only:
+            continue
         ids = [f"{prefix}{n}" for n in range(min(entries, 200))]
         if repository is not None:
             back = _read_through_repository(repository, ids, scanned=scanned)
@@ -218,7 +230,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--es-url", default=os.environ.get("ES_URL"), required=False)
     parser.add_argument("--entries", type=int, default=2_500, help="of each kind (x2 in all)")
     parser.add_argument("--dims", type=int, default=256)
-    parser.add_argument("--layouts", default="repository,source_json,excluded_9x,source_excludes")
+    parser.add_argument(
+        "--layouts",
+        default="repository,repository_unit,repository_norm_3,source_json,excluded_9x,"
+        "source_excludes",
+    )
     parser.add_argument("--name", default=None)
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
     arguments = parser.parse_args(argv)
