@@ -55,6 +55,7 @@ __all__ = [
     "RecordKind",
     "cache_marker",
     "marker_with_embedding",
+    "needs_exact_copy",
     "recorded_embedding",
     "check_index_mapping",
     "float32_vector",
@@ -313,6 +314,16 @@ def float32_vector(values: Any, *, what: str = "the vector") -> list[float]:
     return list(struct.unpack(f"<{count}f", packed))
 
 
+def _unit_length(rounded: list[float]) -> bool:
+    return abs(math.fsum(v * v for v in rounded) - 1.0) <= _UNIT_TOLERANCE
+
+
+def needs_exact_copy(vector: Any) -> bool:
+    """Whether a vector written on 9.1+ is also kept in :data:`VECTOR_EXACT_FIELD`: the
+    vector index would not give it back bit for bit (not of unit length)."""
+    return not _unit_length(float32_vector(vector))
+
+
 def _semantic_document(record: SemanticRecord, *, exact_copy: bool) -> dict[str, Any]:
     """The document of ``record`` with its vector rounded to float32; with ``exact_copy``,
     a vector the index would not give back bit for bit (not of unit length) is also kept
@@ -325,7 +336,7 @@ def _semantic_document(record: SemanticRecord, *, exact_copy: bool) -> dict[str,
         # shorter than the float64 repr of the float32 values, which Elasticsearch parses
         # back to the same float32 (and so does _stored_vector)
         document["prompt_vector"] = list(map(float, map("{:.9g}".format, rounded)))
-        if exact_copy and abs(math.fsum(v * v for v in rounded) - 1.0) > _UNIT_TOLERANCE:
+        if exact_copy and not _unit_length(rounded):
             packed = struct.pack(f"<{len(rounded)}f", *rounded)
             document[VECTOR_EXACT_FIELD] = base64.b64encode(packed).decode("ascii")
     return document

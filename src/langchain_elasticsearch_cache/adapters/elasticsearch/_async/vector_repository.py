@@ -92,6 +92,7 @@ from ..mappings import (
     VECTOR_INDEX_TYPES,
     float32_vector,
     marker_with_embedding,
+    needs_exact_copy,
     recorded_embedding,
     semantic_properties,
 )
@@ -246,6 +247,7 @@ class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRe
         #: at bootstrap): lookups then ask for them back, and writes keep a vector the
         #: index would not give back exactly in VECTOR_EXACT_FIELD
         self._vectors_read_back = False
+        self._exact_field_mapped = False
         self._late_fields_mapped = False
         self._observation_locks = tuple(asyncio.Lock() for _ in range(_OBSERVATION_STRIPES))
         #: the embedding model the index records (once checked), and the one the
@@ -518,10 +520,29 @@ class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRe
                 float32_vector(record.vector, what=f"the vector of key {record.key!r}")
         with self._translated(action):
             await self._ensure_index()
-        if any(record.observations for record in records) or (
-            self._vectors_read_back and any(record.vector is not None for record in records)
-        ):
+            if (
+                self._vectors_read_back
+                and not self._exact_field_mapped
+                and any(r.vector is not None and needs_exact_copy(r.vector) for r in records)
+            ):
+                await self._ensure_exact_field()
+        if any(record.observations for record in records):
             await self._prepare_late_fields(action)
+
+    async def _ensure_exact_field(self) -> None:
+        """Map ``prompt_vector_exact`` on every index behind the name that lacks it (an
+        index of an earlier version, or made by another tool), once per repository: a
+        dynamic mapping would make the base64 text a searchable text field."""
+        try:
+            answer = await self._client.indices.get_mapping(index=self._index_name)
+        except NotFoundError:
+            return  # gone: the write that follows recreates it, with every field
+        field = {VECTOR_EXACT_FIELD: dict(self._kind.properties[VECTOR_EXACT_FIELD])}
+        for index, body in sorted(answer.body.items()):
+            present = (body.get("mappings") or {}).get("properties") or {}
+            if VECTOR_EXACT_FIELD not in present:
+                await self._client.indices.put_mapping(index=index, properties=field)
+        self._exact_field_mapped = True
 
     async def put(self, record: SemanticRecord) -> None:
         if record.vector is not None:
