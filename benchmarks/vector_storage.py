@@ -5,7 +5,14 @@ gives the vector back exactly.
 
 Layouts (the rest of the mapping is the cache's, ``hnsw`` float graph):
 
-* ``source_json``: what the cache writes today: the vector as JSON numbers in ``_source``
+* ``repository``: what the cache writes, through the repository
+  (``ElasticsearchVectorRepository.put_many``, the index created by it): on 9.1+ vectors
+  out of ``_source`` (read back from the index) and a vector not of unit length also kept
+  exactly in ``_source`` (``prompt_vector_exact``); on 8.x the vector in ``_source`` as
+  float32 JSON numbers. Read back by the repository's ``get`` (and ``scan``, as export);
+* ``repository_unit``, ``repository_norm_3``: the same with only unit vectors (what
+  embedding models return) or only vectors of norm 3;
+* ``source_json``: what the cache wrote before: the vector as JSON numbers in ``_source``
   (on 9.1+ with ``index.mapping.exclude_source_vectors: false``), read back by GET;
 * ``excluded_9x`` (9.1+ only): the node's default, vectors left out of ``_source``; read
   back by GET with ``_source_exclude_vectors=false`` (synthetic rehydration);
@@ -13,10 +20,10 @@ Layouts (the rest of the mapping is the cache's, ``hnsw`` float graph):
   search with ``docvalue_fields`` (GET cannot return it, nor can ``fields``, which reads
   ``_source``).
 
-Entries: unit float32 vectors (as embedding models return) written as float64 JSON
-numbers, and the same number of non-unit vectors (norm 3), ``--entries`` each, force
-merged to one segment. "exact" = every number read back equals the number written;
-"float32-exact" = equal after rounding what was written to float32.
+Entries (the same in every layout): unit float32 vectors (as embedding models return)
+written as float64 JSON numbers, and the same number of non-unit vectors (norm 3),
+``--entries`` each, force merged to one segment. "exact" = every number read back equals
+the number written; "float32-exact" = equal after rounding what was written to float32.
 """
 
 from __future__ import annotations
@@ -27,17 +34,21 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from elasticsearch import BadRequestError, Elasticsearch, helpers
 
+from langchain_elasticsearch_cache.adapters.elasticsearch import ElasticsearchVectorRepository
 from langchain_elasticsearch_cache.adapters.elasticsearch.mappings import (
     SEMANTIC_INDEX_SETTINGS,
+    VECTOR_EXACT_FIELD,
     cache_marker,
     semantic_properties,
 )
+from langchain_elasticsearch_cache.domain.semantic_records import SemanticRecord
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -51,9 +62,9 @@ def _create(client: Elasticsearch, index: str, layout: str) -> bool:
         "_meta": cache_marker("semantic"),
         "properties": semantic_properties("hnsw"),
     }
+    mappings["properties"].pop(VECTOR_EXACT_FIELD)  # written by the repository only
     settings: dict[str, Any] = {"number_of_replicas": 0, **SEMANTIC_INDEX_SETTINGS}
-    if layout == "excluded_9x":
-        settings["index.mapping.exclude_source_vectors"] = True
+    settings["index.mapping.exclude_source_vectors"] = layout == "excluded_9x"
     if layout == "source_excludes":
         mappings["_source"] = {"excludes": ["prompt_vector"]}
     client.indices.delete(index=index, ignore_unavailable=True)
@@ -89,9 +100,64 @@ def _read_back(client: Elasticsearch, index: str, layout: str, ids: list[str]) -
     return out
 
 
+def _source(key: str, vector: Any) -> dict[str, Any]:
+    return {
+        "llm_output": ['{"text": "answer"}'],
+        "llm_params": "params",
+        "prompt_text": f"prompt {key}",
+        "timestamp": "2025-01-01T00:00:00+00:00",
+        "prompt_vector": vector.tolist(),
+        "llm_string_hash": "model",
+        "context_hash": "ctx",
+    }
+
+
+def _write_through_repository(
+    client: Elasticsearch, index: str, rows: list[tuple[str, Any]]
+) -> ElasticsearchVectorRepository:
+    """The entries written as the cache writes them; the index created by the repository
+    (then set to no replicas, as the other layouts' indices, on this one-node cluster)."""
+    client.indices.delete(index=index, ignore_unavailable=True)
+    repository = ElasticsearchVectorRepository(client, index, chunk_size=1_000)
+    for start in range(0, len(rows), 1_000):
+        repository.put_many(
+            [
+                SemanticRecord(key=key, prompt_text=f"prompt {key}", **_record_fields(vector))
+                for key, vector in rows[start : start + 1_000]
+            ]
+        )
+    client.indices.put_settings(index=index, settings={"number_of_replicas": 0})
+    return repository
+
+
+def _record_fields(vector: Any) -> dict[str, Any]:
+    return {
+        "llm_output": ('{"text": "answer"}',),
+        "llm_params": "params",
+        "timestamp": datetime(2025, 1, 1, tzinfo=timezone.utc),
+        "vector": tuple(vector.tolist()),
+        "llm_string_hash": "model",
+        "context_hash": "ctx",
+    }
+
+
+def _read_through_repository(
+    repository: ElasticsearchVectorRepository, ids: list[str], *, scanned: dict[str, Any]
+) -> dict[str, Any]:
+    """Per key, the vector ``get`` gives back, or ``None`` when ``scan`` (export) gave back
+    another one."""
+    out: dict[str, Any] = {}
+    for key in ids:
+        record = repository.get(key)
+        vector = None if record is None or record.vector is None else list(record.vector)
+        out[key] = vector if scanned.get(key) == vector else None
+    return out
+
+
 def measure(client: Elasticsearch, layout: str, entries: int, dims: int) -> dict[str, Any]:
     index = f"bench-storage-{layout.replace('_', '-')}"
-    if not _create(client, index, layout):
+    through_repository = layout.startswith("repository")
+    if not through_repository and not _create(client, index, layout):
         return {"status": "not supported by this node"}
     rng = np.random.default_rng(11)
     unit = rng.normal(size=(entries, dims)).astype(np.float32)
@@ -99,23 +165,18 @@ def measure(client: Elasticsearch, layout: str, entries: int, dims: int) -> dict
     scaled = 3.0 * unit.astype(np.float64)
     rows = [(f"u{n}", v.astype(np.float64)) for n, v in enumerate(unit)]
     rows += [(f"s{n}", v) for n, v in enumerate(scaled)]
-    actions = (
-        {
-            "_index": index,
-            "_id": key,
-            "_source": {
-                "llm_output": ['{"text": "answer"}'],
-                "llm_params": "params",
-                "prompt_text": f"prompt {key}",
-                "timestamp": "2025-01-01T00:00:00+00:00",
-                "prompt_vector": vector.tolist(),
-                "llm_string_hash": "model",
-                "context_hash": "ctx",
-            },
-        }
-        for key, vector in rows
-    )
-    helpers.bulk(client, actions, chunk_size=1_000)
+    # repository_unit / repository_norm_3: only that kind (2 * entries of it)
+    only = {"repository_unit": "u", "repository_norm_3": "s"}.get(layout)
+    if only is not None:
+        base = unit.astype(np.float64) if only == "u" else scaled
+        base = np.concatenate([base, base[::-1]])  # as many entries as the other layouts
+        rows = [(f"{only}{n}", v) for n, v in enumerate(base)]
+    repository = None
+    if through_repository:
+        repository = _write_through_repository(client, index, rows)
+    else:
+        actions = ({"_index": index, "_id": key, "_source": _source(key, v)} for key, v in rows)
+        helpers.bulk(client, actions, chunk_size=1_000)
     client.indices.refresh(index=index)
     client.options(request_timeout=3600).indices.forcemerge(index=index, max_num_segments=1)
     client.indices.refresh(index=index)
@@ -123,9 +184,17 @@ def measure(client: Elasticsearch, layout: str, entries: int, dims: int) -> dict
     docs = int(row.body[0]["docs.count"])
     disk = int(row.body[0]["pri.store.size"])
     checked: dict[str, Any] = {}
+    scanned: dict[str, Any] = {}
+    if repository is not None:
+        scanned = {r.key: list(r.vector or ()) for r in repository.scan()}
     for kind, prefix in (("unit", "u"), ("norm_3", "s")):
+        if only is not None and prefix != only:
+            continue
         ids = [f"{prefix}{n}" for n in range(min(entries, 200))]
-        back = _read_back(client, index, layout, ids)
+        if repository is not None:
+            back = _read_through_repository(repository, ids, scanned=scanned)
+        else:
+            back = _read_back(client, index, layout, ids)
         written = {key: vector for key, vector in rows if key in back}
         exact = sum(back[k] == written[k].tolist() for k in ids)
         as32 = sum(
@@ -161,7 +230,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--es-url", default=os.environ.get("ES_URL"), required=False)
     parser.add_argument("--entries", type=int, default=2_500, help="of each kind (x2 in all)")
     parser.add_argument("--dims", type=int, default=256)
-    parser.add_argument("--layouts", default="source_json,excluded_9x,source_excludes")
+    parser.add_argument(
+        "--layouts",
+        default="repository,repository_unit,repository_norm_3,source_json,excluded_9x,"
+        "source_excludes",
+    )
     parser.add_argument("--name", default=None)
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
     arguments = parser.parse_args(argv)

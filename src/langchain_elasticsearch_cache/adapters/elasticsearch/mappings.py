@@ -6,7 +6,12 @@ by either library is used unchanged by the other.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import contextlib
 import copy
+import math
+import struct
 from collections.abc import Callable, Mapping
 from typing import Any, Generic
 
@@ -43,14 +48,18 @@ __all__ = [
     "SEMANTIC_LATE_FIELDS",
     "SEMANTIC_PROPERTIES",
     "SEMANTIC_RECORDS",
+    "SEMANTIC_RECORDS_VECTORS_EXCLUDED",
+    "VECTOR_EXACT_FIELD",
     "VECTOR_INDEX_TYPES",
     "VERIFIED_POOL_ID",
     "IndexIdentity",
     "RecordKind",
     "cache_marker",
     "marker_with_embedding",
+    "needs_exact_copy",
     "recorded_embedding",
     "check_index_mapping",
+    "float32_vector",
     "foreign_index_error",
     "identify_mapping",
     "kind_label",
@@ -112,14 +121,33 @@ def semantic_properties(vector_index_type: str = "hnsw") -> dict[str, Any]:
 #: Settings of an index the semantic cache creates. Elasticsearch 9.1+ searches a filtered
 #: HNSW graph with the ACORN heuristic by default; with the cache's filter (one model and
 #: context among several) it found only 88-89 % of the exact top entries at the
-#: threshold, "fanout" (the 8.x behaviour) all of them (benchmarks/RESULTS.md). Nodes
-#: before 9.1 do not know the setting: the index is then created without it.
+#: threshold, "fanout" (the 8.x behaviour) all of them (benchmarks/RESULTS.md).
+#:
+#: ``index.mapping.exclude_source_vectors`` keeps the prompt vectors out of ``_source``
+#: (set explicitly, so a node's default does not decide): the vector is stored once, in
+#: the index (``4 * dims`` bytes), instead of also as JSON numbers (about 4,100 of the
+#: 5,200 bytes of a 256-dimension entry). The repository reads it back from the index
+#: (``_source_exclude_vectors=false``), which gives the float32 values indexed, bit for
+#: bit, for vectors of unit length; any other vector is also kept exactly in
+#: ``_source`` (:data:`VECTOR_EXACT_FIELD`), because a ``cosine`` field stores it
+#: normalised. Nodes before 9.1 know neither setting: the index is then created without
+#: them, and vectors stay in ``_source`` (there, excluding them from ``_source`` saves
+#: nothing for hours and GET cannot give them back; see benchmarks/RESULTS.md).
 SEMANTIC_INDEX_SETTINGS: Mapping[str, Any] = {
     "index.dense_vector.hnsw_filter_heuristic": "fanout",
-    # 9.1+ leaves vectors out of _source by default; a cache entry read back by key (get,
-    # mget, export) keeps its vector, as on 8.x
-    "index.mapping.exclude_source_vectors": False,
+    "index.mapping.exclude_source_vectors": True,
 }
+
+#: The ``_source`` field holding the exact float32 bytes (little-endian, base64) of a
+#: prompt vector that the vector index would not give back bit for bit: written on
+#: Elasticsearch 9.1+ for vectors not of unit length (a ``cosine`` field stores those
+#: normalised, and scales them back with a rounding error). Never indexed or searched.
+VECTOR_EXACT_FIELD = "prompt_vector_exact"
+#: How far from 1 a vector's squared length may be for the index to give it back bit for
+#: bit. Elasticsearch normalises a ``cosine`` vector when its squared length is more than
+#: 1e-3 from 1 (checked on 9.2.8: every vector within 1e-4 came back exact, some from
+#: 1e-3 on did not); this keeps a tenfold margin.
+_UNIT_TOLERANCE = 1e-4
 
 #: The semantic cache's fields: the LLM cache's (so exact-key lookups read them the same
 #: way) plus the prompt vector and the hashes a kNN search is filtered on. The vector has
@@ -139,12 +167,15 @@ SEMANTIC_PROPERTIES: Mapping[str, Any] = {
     # what a verified cache learned about the entry, ``[[similarity, right, wrong], ...]``:
     # kept in ``_source`` only (never searched), so neither indexed nor parsed
     "observations": {"type": "object", "enabled": False},
+    # a vector the index would not give back exactly (see VECTOR_EXACT_FIELD): kept in
+    # ``_source`` only (binary fields are not indexed; no doc values)
+    VECTOR_EXACT_FIELD: {"type": "binary", "doc_values": False},
 }
 
 #: Semantic fields an index made by an earlier version may lack, put on it with a
 #: put-mapping just before the first write of a document that has them (a dynamic
 #: mapping would index them as numbers, a type a later check refuses).
-SEMANTIC_LATE_FIELDS: tuple[str, ...] = ("observations",)
+SEMANTIC_LATE_FIELDS: tuple[str, ...] = ("observations", VECTOR_EXACT_FIELD)
 
 #: Elasticsearch refuses document ids longer than this many UTF-8 bytes.
 MAX_ID_BYTES = 512
@@ -284,15 +315,117 @@ EMBEDDING_RECORDS: RecordKind[EmbeddingRecord] = RecordKind(
     core_fields=("vector_dump", "timestamp"),
 )
 
+
+def float32_vector(values: Any, *, what: str = "the vector") -> list[float]:
+    """``values`` rounded to float32, as Python floats holding those float32 values exactly:
+    what Elasticsearch indexes and searches (a ``dense_vector`` of floats is float32).
+
+    Raises ``ConfigurationError`` for a value beyond float32's range (about 3.4e38).
+    """
+    count = len(values)
+    try:
+        packed = struct.pack(f"<{count}f", *values)
+    except (OverflowError, struct.error) as exc:
+        raise ConfigurationError(
+            f"{what} cannot be stored as float32, the type Elasticsearch indexes vectors "
+            f"as ({exc}): every value must lie within +-3.4e38; check the Embeddings object"
+        ) from None
+    return list(struct.unpack(f"<{count}f", packed))
+
+
+def _unit_length(rounded: list[float]) -> bool:
+    return abs(math.fsum(v * v for v in rounded) - 1.0) <= _UNIT_TOLERANCE
+
+
+def needs_exact_copy(vector: Any) -> bool:
+    """Whether a vector written on 9.1+ is also kept in :data:`VECTOR_EXACT_FIELD`: the
+    vector index would not give it back bit for bit (not of unit length)."""
+    return not _unit_length(float32_vector(vector))
+
+
+def _semantic_document(record: SemanticRecord, *, exact_copy: bool) -> dict[str, Any]:
+    """The document of ``record`` with its vector rounded to float32; with ``exact_copy``,
+    a vector the index would not give back bit for bit (not of unit length) is also kept
+    exactly in :data:`VECTOR_EXACT_FIELD`."""
+    document = semantic_record_to_document(record)
+    vector = document.get("prompt_vector")
+    if vector is not None:
+        rounded = float32_vector(vector, what=f"the vector of key {record.key!r}")
+        # 9 significant digits identify a float32 exactly: JSON numbers about a third
+        # shorter than the float64 repr of the float32 values, which Elasticsearch parses
+        # back to the same float32 (and so does _stored_vector)
+        document["prompt_vector"] = list(map(float, map("{:.9g}".format, rounded)))
+        if exact_copy and not _unit_length(rounded):
+            packed = struct.pack(f"<{len(rounded)}f", *rounded)
+            document[VECTOR_EXACT_FIELD] = base64.b64encode(packed).decode("ascii")
+    return document
+
+
+def _document_vectors_in_source(record: SemanticRecord) -> dict[str, Any]:
+    return _semantic_document(record, exact_copy=False)
+
+
+def _document_vectors_excluded(record: SemanticRecord) -> dict[str, Any]:
+    return _semantic_document(record, exact_copy=True)
+
+
+def _exact_vector(value: Any) -> list[float] | None:
+    """The vector kept in :data:`VECTOR_EXACT_FIELD`; ``None`` if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        packed = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not packed or len(packed) % 4:
+        return None
+    return list(struct.unpack(f"<{len(packed) // 4}f", packed))
+
+
+def _stored_vector(source: Any) -> Any:
+    """``source`` with its vector as the float32 values stored: the exact copy when there
+    is one, else ``prompt_vector`` (from ``_source`` or read back from the index) rounded
+    to float32. Anything malformed is left for the record reader to reject."""
+    if not isinstance(source, Mapping):
+        return source
+    exact = source.get(VECTOR_EXACT_FIELD)
+    vector = source.get("prompt_vector")
+    if exact is None and vector is None:
+        return source
+    merged = dict(source)
+    merged.pop(VECTOR_EXACT_FIELD, None)
+    decoded = _exact_vector(exact)
+    if decoded is not None and (not isinstance(vector, list) or len(vector) == len(decoded)):
+        merged["prompt_vector"] = decoded
+    elif isinstance(vector, list) and all(type(v) is float or type(v) is int for v in vector):
+        # beyond float32's range it is no float32 vector: left as stored, for the reader
+        with contextlib.suppress(ConfigurationError):
+            merged["prompt_vector"] = float32_vector(vector)
+    return merged
+
+
+def _semantic_record_from_stored(key: str, source: Any) -> SemanticRecord | None:
+    return semantic_record_from_document(key, _stored_vector(source))
+
+
 SEMANTIC_RECORDS: RecordKind[SemanticRecord] = RecordKind(
     name="semantic",
     properties=SEMANTIC_PROPERTIES,
-    to_document=semantic_record_to_document,
-    from_document=semantic_record_from_document,
+    to_document=_document_vectors_in_source,
+    from_document=_semantic_record_from_stored,
     fetched_fields=("prompt_vector",),
     core_fields=("llm_output", "timestamp", "llm_string_hash", "context_hash"),
     late_fields=SEMANTIC_LATE_FIELDS,
     reserved_ids=(VERIFIED_POOL_ID,),
+)
+"""Semantic entries: vectors written as float32 (``prompt_vector``, in ``_source`` unless
+the index excludes vectors from it), read back as the float32 values stored."""
+
+#: The semantic entries as written on Elasticsearch 9.1+, where an index may keep vectors
+#: out of ``_source``: a vector the index would not give back bit for bit is also kept in
+#: :data:`VECTOR_EXACT_FIELD`. Read as :data:`SEMANTIC_RECORDS` reads.
+SEMANTIC_RECORDS_VECTORS_EXCLUDED: RecordKind[SemanticRecord] = attrs.evolve(
+    SEMANTIC_RECORDS, to_document=_document_vectors_excluded
 )
 
 

@@ -525,6 +525,14 @@ class AsyncElasticsearchRepository(Generic[R]):
 
     # -- lookups ------------------------------------------------------------------
 
+    async def _get_document(self, index: str, key: str) -> Any:
+        """One realtime GET of a document (a subclass may ask for more of it)."""
+        return await self._client.get(index=index, id=key)
+
+    async def _mget_documents(self, **request: Any) -> Any:
+        """One realtime ``mget`` (``index`` + ``ids``, or ``docs``)."""
+        return await self._client.mget(**request)
+
     async def get(self, key: str) -> R | None:
         self._check_key(key)
         with self._translated("get"):
@@ -532,7 +540,7 @@ class AsyncElasticsearchRepository(Generic[R]):
                 found = await self._get_through_alias([key])
                 return found.get(key)
             try:
-                answer = await self._client.get(index=self._index_name, id=key)
+                answer = await self._get_document(self._index_name, key)
             except NotFoundError as exc:
                 kind, _ = error_type_and_reason(exc)
                 if kind == _INDEX_MISSING:
@@ -559,7 +567,7 @@ class AsyncElasticsearchRepository(Generic[R]):
         found: dict[str, R | None] = {}
         for start in range(0, len(keys), self._chunk_size):
             chunk = keys[start : start + self._chunk_size]
-            answer = await self._client.mget(index=self._index_name, ids=chunk)
+            answer = await self._mget_documents(index=self._index_name, ids=chunk)
             for doc in answer.body.get("docs", []):
                 if "error" in doc:
                     self._mget_item_error(doc)
@@ -608,7 +616,7 @@ class AsyncElasticsearchRepository(Generic[R]):
             copies: dict[str, int] = {}
             stale = False
             for start in range(0, len(pairs), self._chunk_size):
-                answer = await self._client.mget(docs=pairs[start : start + self._chunk_size])
+                answer = await self._mget_documents(docs=pairs[start : start + self._chunk_size])
                 for doc in answer.body.get("docs", []):
                     if "error" in doc:
                         stale = stale or _index_gone(doc.get("error"))

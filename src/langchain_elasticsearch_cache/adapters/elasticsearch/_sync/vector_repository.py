@@ -8,6 +8,19 @@ from it by ``scripts/run_unasync.py``. Edit the async file only.
 Exact-key lookups, writes, ``scan``, ``clear`` and the rest are the exact cache's
 (:class:`AsyncElasticsearchRepository` with ``SEMANTIC_RECORDS``). What is added, and why:
 
+* Vectors are float32: a prompt vector is rounded to float32 when it is written
+  (Elasticsearch indexes and searches float32 anyway), and ``get``, ``get_many``, ``scan``
+  (export) and ``put_many`` (import) give back the float32 values indexed, bit for bit.
+* Storage (measured in benchmarks/RESULTS.md, "Semantic vector storage"): on
+  Elasticsearch 9.1+ an index created here keeps vectors out of ``_source``
+  (``index.mapping.exclude_source_vectors: true``, set explicitly), so a vector is stored
+  once, in the vector index; GET and mget ask for it back (``_source_exclude_vectors=
+  false``; the node is known to be 9.1+ when it reports that setting for the index, read
+  at bootstrap) and ``scan`` reads it with the search's ``fields``. The index gives back a
+  vector of unit length bit for bit; any other (a ``cosine`` field stores it normalised
+  and scales it back, off by up to a few 1e-8) is also kept exactly, as float32 bytes,
+  in ``prompt_vector_exact`` in ``_source``, and read from there. On 8.x, and in indices
+  made by earlier versions, vectors stay in ``_source`` as before.
 * ``nearest`` is ONE search request with a ``knn`` clause (behind an alias, a second one
   only when older copies of keys crowded out the newest ones). Its ``filter`` (same
   ``llm_string_hash``, same ``context_hash``, timestamp not before ``not_before``) is
@@ -64,6 +77,7 @@ import random
 import re
 import threading
 import time
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -93,9 +107,13 @@ from ..mappings import (
     QUANTIZED_VECTOR_INDEX_TYPES,
     SEMANTIC_INDEX_SETTINGS,
     SEMANTIC_RECORDS,
+    SEMANTIC_RECORDS_VECTORS_EXCLUDED,
+    VECTOR_EXACT_FIELD,
     VECTOR_INDEX_TYPES,
     VERIFIED_POOL_ID,
+    float32_vector,
     marker_with_embedding,
+    needs_exact_copy,
     recorded_embedding,
     semantic_properties,
 )
@@ -115,6 +133,11 @@ logger = logging.getLogger(__name__)
 DEFAULT_NUM_CANDIDATES = 100
 _MAX_K = 10_000  # Elasticsearch's limit for k and num_candidates
 _VECTOR_FIELD = "prompt_vector"
+#: the index setting of Elasticsearch 9.1+ that keeps vectors out of ``_source``; a node
+#: that knows it (reports it for the index) can give the vectors back on GET and mget
+_EXCLUDE_VECTORS_SETTING = "index.mapping.exclude_source_vectors"
+#: the query parameter of a GET / mget that puts the vectors back into ``_source``
+_READ_BACK_VECTORS = {"_source_exclude_vectors": "false"}
 _INDEX_MISSING = "index_not_found_exception"
 # "... has a different number of dimensions [2] than defined in the mapping [3]" (put)
 # "The query vector has a different number of dimensions [2] than the document vectors [3]"
@@ -169,6 +192,11 @@ def _mismatch_numbers(exc: BaseException | None) -> tuple[int, int] | None:
             return None
         exc = exc.__cause__
     return None
+
+
+def _quoted(value: str) -> str:
+    """An index name or document id as a URL path segment (as the client quotes them)."""
+    return urllib.parse.quote(value, ",*")
 
 
 def _under(hit: dict[str, Any], threshold: float) -> bool:
@@ -256,6 +284,11 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
         self._num_candidates = num_candidates
         self._vector_index_type = vector_index_type
         self._dims: int | None = None
+        #: whether the node may keep vectors out of ``_source`` (Elasticsearch 9.1+, known
+        #: at bootstrap): lookups then ask for them back, and writes keep a vector the
+        #: index would not give back exactly in VECTOR_EXACT_FIELD
+        self._vectors_read_back = False
+        self._exact_field_mapped = False
         self._late_fields_mapped = False
         self._observation_locks = tuple(threading.Lock() for _ in range(_OBSERVATION_STRIPES))
         self._pool_state = _PoolState()
@@ -282,8 +315,62 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
         """The base bootstrap, then the mapping's vector type and length (one request,
         once): a quantized index, whoever created it, is searched with rescoring."""
         is_alias = super()._bootstrap()
+        self._learn_layout()
         self._learn_mapping()
         return is_alias
+
+    def _learn_layout(self) -> None:
+        """Whether the node keeps (or may keep) vectors out of ``_source``: it reports
+        ``index.mapping.exclude_source_vectors`` for the index (9.1+; a node before 9.1
+        knows no such setting and keeps every vector in ``_source``). One request."""
+        try:
+            answer = self._client.indices.get_settings(
+                index=self._index_name,
+                name=_EXCLUDE_VECTORS_SETTING,
+                include_defaults=True,
+                flat_settings=True,
+            )
+        except NotFoundError:
+            self._forget_indices(index_missing=True)
+            return
+        known = any(
+            _EXCLUDE_VECTORS_SETTING in (body.get(part) or {})
+            for body in answer.body.values()
+            if isinstance(body, dict)
+            for part in ("settings", "defaults")
+        )
+        self._vectors_read_back = known
+        self._kind = SEMANTIC_RECORDS_VECTORS_EXCLUDED if known else SEMANTIC_RECORDS
+
+    def _get_document(self, index: str, key: str) -> Any:
+        """A realtime GET; on 9.1+ with the vector put back into ``_source`` (an index
+        that keeps vectors out of ``_source`` gives the float32 values it indexed)."""
+        if not self._vectors_read_back:
+            return super()._get_document(index, key)
+        return self._client.perform_request(
+            "GET",
+            f"/{_quoted(index)}/_doc/{_quoted(key)}",
+            params=dict(_READ_BACK_VECTORS),
+            headers={"accept": "application/json"},
+            endpoint_id="get",
+            path_parts={"index": index, "id": key},
+        )
+
+    def _mget_documents(self, **request: Any) -> Any:
+        """A realtime ``mget``; on 9.1+ with the vectors put back, as :meth:`_get_document`."""
+        if not self._vectors_read_back:
+            return super()._mget_documents(**request)
+        index = request.get("index")
+        body = {"ids": request["ids"]} if "ids" in request else {"docs": request["docs"]}
+        return self._client.perform_request(
+            "POST",
+            f"/{_quoted(index)}/_mget" if index else "/_mget",
+            params=dict(_READ_BACK_VECTORS),
+            headers={"accept": "application/json", "content-type": "application/json"},
+            body=body,
+            endpoint_id="mget",
+            path_parts={"index": index} if index else {},
+        )
 
     def _create_index(self) -> None:
         """Create the index with ``SEMANTIC_INDEX_SETTINGS`` where the node knows them."""
@@ -467,11 +554,44 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
 
     # -- writes -------------------------------------------------------------------
 
+    def _prepare_write(self, action: str, records: Sequence[SemanticRecord]) -> None:
+        """Know the index's layout before documents are made (a vector kept exactly in
+        ``_source`` on 9.1+), and map the fields an earlier version's index lacks before a
+        document that has them is written. Bad keys and vectors fail before any request."""
+        for record in records:
+            self._check_key(record.key)
+            if record.vector is not None:
+                float32_vector(record.vector, what=f"the vector of key {record.key!r}")
+        with self._translated(action):
+            self._ensure_index()
+            if (
+                self._vectors_read_back
+                and not self._exact_field_mapped
+                and any(r.vector is not None and needs_exact_copy(r.vector) for r in records)
+            ):
+                self._ensure_exact_field()
+        if any(record.observations for record in records):
+            self._prepare_late_fields(action)
+
+    def _ensure_exact_field(self) -> None:
+        """Map ``prompt_vector_exact`` on every index behind the name that lacks it (an
+        index of an earlier version, or made by another tool), once per repository: a
+        dynamic mapping would make the base64 text a searchable text field."""
+        try:
+            answer = self._client.indices.get_mapping(index=self._index_name)
+        except NotFoundError:
+            return  # gone: the write that follows recreates it, with every field
+        field = {VECTOR_EXACT_FIELD: dict(self._kind.properties[VECTOR_EXACT_FIELD])}
+        for index, body in sorted(answer.body.items()):
+            present = (body.get("mappings") or {}).get("properties") or {}
+            if VECTOR_EXACT_FIELD not in present:
+                self._client.indices.put_mapping(index=index, properties=field)
+        self._exact_field_mapped = True
+
     def put(self, record: SemanticRecord) -> None:
         if record.vector is not None:
             self._check_length(len(record.vector), what=f"the vector of key {record.key!r}")
-        if record.observations:
-            self._prepare_late_fields("put")
+        self._prepare_write("put", (record,))
         try:
             super().put(record)
         except BackendError as exc:
@@ -495,8 +615,8 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
             if self._dims is None:
                 self.dimensions()
             self._check_length(length, what=f"the vector of key {key!r}")
-        if any(record.observations for record in records):
-            self._prepare_late_fields("put_many")
+        if records:
+            self._prepare_write("put_many", records)
         super().put_many(records)
         if lengths and self._dims is None:
             self._dims = next(iter(lengths))
@@ -913,7 +1033,7 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
                 index=self._index_name,
                 knn=self._knn_clause(query, k),
                 size=k,
-                source_excludes=[_VECTOR_FIELD],
+                source_excludes=[_VECTOR_FIELD, VECTOR_EXACT_FIELD],
                 track_total_hits=False,
                 filter_path="hits.hits._index,hits.hits._id,hits.hits._score,hits.hits._source",
             )
