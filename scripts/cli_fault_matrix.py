@@ -144,37 +144,39 @@ class Matrix:
         big = f"{PREFIX}-big"
         self.run("import", big, stdin=b"\n".join(llm_line(i).encode() for i in range(20_000)))
         output = self.folder / "cache.jsonl"
-        process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
-            # a progress line per page: the first comes after page 1
-            [
-                *CLI,
-                "export",
-                big,
-                "-o",
-                str(output),
-                "--page-size",
-                "100",
-                "--progress",
-                "--progress-every",
-                "0",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            env=self.env,
-        )
-        assert process.stderr is not None
-        first = process.stderr.readline()
-        process.send_signal(signal.SIGINT)
-        rest = process.stderr.read()
-        process.stderr.close()
-        code = process.wait(timeout=120)
-        left = sorted(path.name for path in self.folder.iterdir())
-        self.add(
-            "export -o FILE: SIGINT after the first page",
-            f"export {big} -o DIR/cache.jsonl",
-            subprocess.CompletedProcess([], code, b"", first + rest),
-            f"files in DIR: {left or 'none'}",
-        )
+        # Ctrl-C, and SIGTERM (kill, a container runtime, a scheduler's time limit)
+        for name, number in (("SIGINT", signal.SIGINT), ("SIGTERM", signal.SIGTERM)):
+            process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+                # a progress line per page: the first comes after page 1
+                [
+                    *CLI,
+                    "export",
+                    big,
+                    "-o",
+                    str(output),
+                    "--page-size",
+                    "100",
+                    "--progress",
+                    "--progress-every",
+                    "0",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                env=self.env,
+            )
+            assert process.stderr is not None
+            first = process.stderr.readline()
+            process.send_signal(number)
+            rest = process.stderr.read()
+            process.stderr.close()
+            code = process.wait(timeout=120)
+            left = sorted(path.name for path in self.folder.iterdir())
+            self.add(
+                f"export -o FILE: {name} after the first page",
+                f"export {big} -o DIR/cache.jsonl",
+                subprocess.CompletedProcess([], code, b"", first + rest),
+                f"files in DIR: {left or 'none'}",
+            )
         missing = self.run("export", f"{PREFIX}-ok", "-o", str(self.folder / "no" / "cache.jsonl"))
         left = sorted(path.name for path in self.folder.iterdir())
         self.add(
@@ -209,7 +211,9 @@ each case run against a real node. `import` checks its whole input before the fi
 (exit 2, nothing written, one line naming the first bad line); a write the node refuses
 midway stops the import with the number of entries written (running it again is safe:
 import is idempotent); `export -o FILE` writes a temporary file next to FILE and renames
-it only when complete. Regenerate (a node at ES_URL):
+it only when complete: interrupted (Ctrl-C: exit 130; SIGTERM, as from `kill`, a container
+runtime or a scheduler's time limit: exit 143) it leaves neither FILE (a previous FILE
+stays as it was) nor the temporary file. Regenerate (a node at ES_URL):
 
     ES_URL=http://localhost:9200 python scripts/cli_fault_matrix.py --write
 """

@@ -404,10 +404,10 @@ class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRe
         """Refuse an embedding model that is not the one the index's vectors belong to.
 
         The first call reads (creating the index if needed) the model every index behind
-        the name records; an index that records none gets ``identity`` recorded (its
-        ``_meta`` merged, the rest kept). Later calls compare without a request. Raises
-        ``ConfigurationError`` naming both models when they differ, or when the indices
-        behind an alias record different models.
+        the name records; the index, or the alias's write index, gets ``identity``
+        recorded if it records none (its ``_meta`` merged, the rest kept). Later calls
+        compare without a request. Raises ``ConfigurationError`` naming both models when
+        they differ, or when the indices behind an alias record different models.
         """
         if self._embedding is None:
             async with self._embedding_lock:
@@ -420,8 +420,8 @@ class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRe
             raise embedding_mismatch(f"index {self._index_name!r}", self._embedding, identity)
 
     async def _recorded_embedding(self, identity: EmbeddingIdentity) -> EmbeddingIdentity:
-        """The model the indices record (checked to agree), recording ``identity`` in those
-        that record none."""
+        """The model the indices record (checked to agree), recording ``identity`` in the
+        index (or the alias's write index) if it records none."""
         try:
             answer = await self._client.indices.get_mapping(index=self._index_name)
         except NotFoundError:
@@ -453,9 +453,22 @@ class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRe
                 f" (behind {self._index_name!r})" if index != self._index_name else ""
             )
             raise embedding_mismatch(where, distinct[0], identity)
+        recordable = await self._recordable_index(answer.body) if unrecorded else None
         for index, mappings in unrecorded:
-            await self._record_embedding(index, mappings, identity)
+            if index == recordable:
+                await self._record_embedding(index, mappings, identity)
         return distinct[0] if distinct else identity
+
+    async def _recordable_index(self, found: dict[str, Any]) -> str | None:
+        """The one index the model is recorded in when it records none: the index itself,
+        or the alias's write index (``aliases.alias_write_index``). The older indices
+        behind an alias are never written to, so never changed: recording there needed
+        ``manage`` on each (the caches' ``write`` gets a deprecation warning) and failed on
+        a read-only one; their records are still read and checked above."""
+        if self._index_name in found:
+            return self._index_name
+        aliases = await self._client.indices.get_alias(name=self._index_name)
+        return alias_write_index(aliases.body, self._index_name)
 
     async def _record_embedding(
         self, index: str, mappings: dict[str, Any], identity: EmbeddingIdentity

@@ -363,9 +363,28 @@ class ElasticsearchRepository(Generic[R]):
         return True
 
     def _documents_in(self, index: str) -> int:
-        """Every document of ``index``, refreshed first (a count sees refreshed ones)."""
-        with contextlib.suppress(AuthorizationException):
+        """Every document of ``index``, refreshed first (a count sees refreshed ones).
+
+        A refresh the cluster refuses (no ``maintenance``) is a setup
+        :class:`PermissionDeniedError` naming it, the index left as it is: a count of the
+        refreshed documents only could be 0 for an index holding writes of the last
+        second (all of them when its refreshes are disabled), and take it over. No
+        realtime check replaces the refresh with the caches' privileges: the shards'
+        sequence numbers need ``monitor``, and a ``refresh=wait_for`` write would change
+        an index not known to be a cache.
+        """
+        try:
             self._client.indices.refresh(index=index)
+        except AuthorizationException as exc:
+            raise self._denied(
+                exc,
+                f"checking the unidentified index {index!r}",
+                needed_for=(
+                    "to count its documents, recent writes included, before taking it over: "
+                    "an index holding documents is never taken over; nothing was changed"
+                ),
+                during_setup=True,
+            ) from exc
         answer = self._client.count(index=index)
         return int(answer["count"])
 
