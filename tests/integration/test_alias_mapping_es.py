@@ -39,19 +39,13 @@ from langchain_elasticsearch_cache.adapters.elasticsearch.retention import (
 )
 from lecache_devtools.node import LocalElasticsearchNode
 
-from ._nodes import local_node
+from ._nodes import api_key
 
 pytestmark = pytest.mark.elasticsearch
 
 PREFIX = "alias-map-"
 CACHE_ROLE = ("read", "write", "view_index_metadata")
 LLM_STRING = "fake-llm"
-
-
-@pytest.fixture(scope="module")
-def secure_node() -> Iterator[LocalElasticsearchNode]:
-    with local_node(secure=True) as node:
-        yield node
 
 
 @pytest.fixture(scope="module")
@@ -79,17 +73,8 @@ def _admin_options(node: LocalElasticsearchNode) -> dict[str, Any]:
 
 
 def _key_options(node: LocalElasticsearchNode, admin: Elasticsearch) -> dict[str, Any]:
-    created = admin.security.create_api_key(
-        name="alias-mapping-cache-role",
-        expiration="1h",
-        role_descriptors={
-            "role": {
-                "cluster": [],
-                "indices": [{"names": [f"{PREFIX}*"], "privileges": list(CACHE_ROLE)}],
-            }
-        },
-    )
-    return {"es_url": node.url, "es_api_key": str(created["encoded"]), "ca_certs": node.ca_certs}
+    key = api_key(admin, "alias-mapping", f"{PREFIX}*", CACHE_ROLE)
+    return {"es_url": node.url, "es_api_key": key, "ca_certs": node.ca_certs}
 
 
 # -- one write and one read per cache kind ---------------------------------------------------

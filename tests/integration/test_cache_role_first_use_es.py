@@ -45,7 +45,7 @@ from langchain_elasticsearch_cache.interfaces.langchain.embedding_identity impor
 )
 from lecache_devtools.node import LocalElasticsearchNode
 
-from ._nodes import local_node
+from ._nodes import api_key
 
 pytestmark = pytest.mark.elasticsearch
 
@@ -53,12 +53,6 @@ PREFIX = "first-use-"
 CACHE_ROLE = ("read", "write", "view_index_metadata")
 QUESTION = "What is the capital of France?"
 ANSWER = [Generation(text="Paris")]
-
-
-@pytest.fixture(scope="module")
-def secure_node() -> Iterator[LocalElasticsearchNode]:
-    with local_node(secure=True) as node:
-        yield node
 
 
 @pytest.fixture(scope="module")
@@ -79,17 +73,8 @@ def admin(secure_node: LocalElasticsearchNode) -> Iterator[Elasticsearch]:
 def _key_options(
     node: LocalElasticsearchNode, admin: Elasticsearch, privileges: tuple[str, ...]
 ) -> dict[str, Any]:
-    created = admin.security.create_api_key(
-        name=f"first-use-{'-'.join(privileges)}",
-        expiration="1h",
-        role_descriptors={
-            "role": {
-                "cluster": [],
-                "indices": [{"names": [f"{PREFIX}*"], "privileges": list(privileges)}],
-            }
-        },
-    )
-    return {"es_url": node.url, "es_api_key": str(created["encoded"]), "ca_certs": node.ca_certs}
+    key = api_key(admin, "first-use", f"{PREFIX}*", privileges)
+    return {"es_url": node.url, "es_api_key": key, "ca_certs": node.ca_certs}
 
 
 def _recorded(admin: Elasticsearch, index: str) -> Any:

@@ -28,7 +28,7 @@ from langchain_elasticsearch_cache import ElasticsearchCache
 from langchain_elasticsearch_cache.adapters.elasticsearch import LLM_RECORDS
 from lecache_devtools.node import LocalElasticsearchNode
 
-from ._nodes import local_node
+from ._nodes import api_key
 
 pytestmark = pytest.mark.elasticsearch
 
@@ -37,12 +37,6 @@ PREFIX = "refresh-priv-"
 #: what ``stats`` and ``export`` need, but ``maintenance`` (``monitor``: index statistics)
 READ_ONLY = ("read", "view_index_metadata", "monitor")
 ENTRIES = 3
-
-
-@pytest.fixture(scope="module")
-def secure_node() -> Iterator[LocalElasticsearchNode]:
-    with local_node(secure=True) as node:
-        yield node
 
 
 @pytest.fixture(scope="module")
@@ -56,17 +50,7 @@ def admin(secure_node: LocalElasticsearchNode) -> Iterator[Elasticsearch]:
 
 
 def _api_key(admin: Elasticsearch, privileges: tuple[str, ...]) -> str:
-    created = admin.security.create_api_key(
-        name=f"refresh-{'-'.join(privileges)}",
-        expiration="1h",
-        role_descriptors={
-            "role": {
-                "cluster": [],
-                "indices": [{"names": [f"{PREFIX}*"], "privileges": list(privileges)}],
-            }
-        },
-    )
-    return str(created["encoded"])
+    return api_key(admin, "refresh", f"{PREFIX}*", privileges)
 
 
 def _unrefreshed_entries(node: LocalElasticsearchNode, admin: Elasticsearch, index: str) -> None:

@@ -45,7 +45,7 @@ from langchain_elasticsearch_cache.adapters.elasticsearch.retention import (
 )
 from lecache_devtools.node import LocalElasticsearchNode
 
-from ._nodes import local_node
+from ._nodes import api_key
 
 pytestmark = pytest.mark.elasticsearch
 
@@ -111,12 +111,6 @@ _MATRIX: dict[tuple[str, str | None], dict[str, str]] = {}
 
 
 @pytest.fixture(scope="module")
-def secure_node() -> Iterator[LocalElasticsearchNode]:
-    with local_node(secure=True) as node:
-        yield node
-
-
-@pytest.fixture(scope="module")
 def admin(secure_node: LocalElasticsearchNode) -> Iterator[Elasticsearch]:
     client = Elasticsearch(**secure_node.client_options(), request_timeout=60)  # type: ignore[arg-type]
     try:
@@ -127,17 +121,7 @@ def admin(secure_node: LocalElasticsearchNode) -> Iterator[Elasticsearch]:
 
 
 def _api_key(admin: Elasticsearch, privileges: tuple[str, ...]) -> str:
-    created = admin.security.create_api_key(
-        name=f"privileges-{'-'.join(privileges) or 'none'}",
-        expiration="1h",
-        role_descriptors={
-            "role": {
-                "cluster": [],
-                "indices": [{"names": [f"{PREFIX}*"], "privileges": list(privileges)}],
-            }
-        },
-    )
-    return str(created["encoded"])
+    return api_key(admin, "privileges", f"{PREFIX}*", privileges)
 
 
 def _name(what: str = "") -> str:
@@ -564,11 +548,19 @@ def test_a_missing_privilege_at_start_raises_even_with_fail_open(
 def test_without_maintenance_clear_waits_for_a_refresh_instead(
     secure_node: LocalElasticsearchNode, admin: Elasticsearch
 ) -> None:
-    """On a 3-shard index: the wait covers every shard (the writes are spread)."""
+    """On a 3-shard index: the wait covers every shard (the writes are spread).
+
+    The operator makes the indices (3 shards) and the caches take them over with the
+    operator's role first: taking over an unidentified index counts its documents, recent
+    writes included, which needs ``maintenance`` (the caches' role lacks it)."""
     env = Env(secure_node, admin, _api_key(admin, ROLES["cache"]))
     index, llm_index = _name("shards-"), _name("shards-llm-")
     for name in (index, llm_index):
         admin.indices.create(index=name, settings={"number_of_shards": 3})
+    with ElasticsearchEmbeddingsCache(index, **env.admin_options()) as store:
+        assert list(store.yield_keys()) == []
+    with ElasticsearchCache(llm_index, **env.admin_options()) as cache:
+        assert cache.lookup("nothing yet", "llm") is None
     with ElasticsearchEmbeddingsCache(index, **env.options()) as store:
         store.mset([(f"k{n}", b"v") for n in range(30)])
         assert len(list(store.yield_keys())) == 30
