@@ -54,6 +54,33 @@ def _features(text: str) -> dict[str, Any]:
     }
 
 
+_LONG = "Tell me about the Rhine. " * 45  # over the length the guard's caches remember
+#: Texts at the edges of the shortcuts a cheaper guard may take: letters that IGNORECASE
+#: reads as ASCII ones, apostrophes, quotes, speeds, capitals, texts longer than the caches
+#: keep.
+EDGE_PAIRS = [
+    ("Give me fIVE apples", "Give me 5 apples"),
+    ("\u017fome \u0130ron apples, please", "6 apples, please"),
+    ("SEVEN\u212a or seven", "seven"),
+    ("Is one's best enough?", "Is one best enough?"),
+    ("twenty\u2019s club", "the 20's club"),
+    ("Three\u2019s company", "3 is company"),
+    ("It's 'five' o'clock", "It's five o'clock"),
+    ("\u00dcber f\u00fcnf: five", "five"),
+    ("\u0130stanbul or Ankara?", "Ankara or \u0130stanbul?"),
+    ("\u01c5ungla and Paris", "Paris and \u01c5ungla"),
+    ("Drive at 50 km/h for two hours", "Drive at 50 mph for 2 hours"),
+    ("km/h to miles", "miles to km/h"),
+    ("“Dune” or «Emma»?", "«Emma» or “Dune”?"),
+    ("Is it unsafe or safe?", "Is it safe?"),
+    ("the pros and cons of tea", "the cons of tea"),
+    ("in May", "in may"),
+    (_LONG + "Is Paris bigger than Lyon? 3 km", _LONG + "Is Lyon bigger than Paris? 3 miles"),
+    (_LONG + "Why do cats chase mice?", _LONG + "Why do mice chase cats?"),
+    (_LONG + "not five", _LONG + "five"),
+]
+
+
 def _evaluation_pairs() -> Iterator[tuple[str, str]]:
     """Each pair's meaning texts (what the guard sees), and a few whole chat prompts (long
     serialised message lists, as a guard would see them with a splitter of no context)."""
@@ -98,7 +125,7 @@ def _generated_pairs() -> list[tuple[str, str]]:  # pragma: no cover - recording
 
 
 def record() -> None:  # pragma: no cover - run by hand, see the module docstring
-    pairs = list(dict.fromkeys([*_evaluation_pairs(), *_generated_pairs()]))
+    pairs = list(dict.fromkeys([*_evaluation_pairs(), *EDGE_PAIRS, *_generated_pairs()]))
     texts = sorted({text for pair in pairs for text in pair})
     snapshot = {
         "pairs": [[a, b, _refusals(a, b), _refusals(b, a)] for a, b in pairs],
@@ -125,6 +152,7 @@ def snapshot() -> dict[str, Any]:
 def test_the_snapshot_covers_the_evaluation_sets_and_refusals(snapshot: dict[str, Any]) -> None:
     recorded = {(a, b) for a, b, _, _ in snapshot["pairs"]}
     assert set(_evaluation_pairs()) <= recorded
+    assert set(EDGE_PAIRS) <= recorded
     refusing = {name for _, _, ab, ba in snapshot["pairs"] for name in ab + ba}
     assert refusing == set(DEFAULT_GUARD_RULES)  # every rule refuses some recorded pair
 
@@ -165,6 +193,19 @@ def test_a_recorded_pair_is_decided_the_same_when_asked_again(snapshot: dict[str
     for _ in range(3):
         assert _refusals(a, b) == expected
         assert calendar_guard(a, b) is False
+
+
+def test_what_the_feature_functions_return_is_the_callers_own() -> None:
+    # the guard remembers each text's analysis: a caller changing what it was handed must
+    # not change what the guard sees next
+    text, other = "Walk 5 km on Monday, Paris to Lyon", "Walk 6 miles on Sunday, Lyon to Paris"
+    for mutable in (extract_numbers(text), calendar_words(text), unit_words(text)):
+        mutable.clear()
+    entities(text).clear()
+    content_words(text).clear()
+    assert extract_numbers(text) and calendar_words(text) and unit_words(text)
+    assert entities(text) == ["#5", "monday", "paris", "lyon"]
+    assert _refusals(text, other) == ["numbers", "calendar", "units", "entity_order"]
 
 
 if __name__ == "__main__":  # pragma: no cover
