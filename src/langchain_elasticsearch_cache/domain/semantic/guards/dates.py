@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from .words import TOKEN_RE, starts_sentence, wordlist
+from .words import TOKEN_RE, per_text, starts_sentence, word_set, wordlist
 
 __all__ = ["calendar_guard", "calendar_words"]
 
@@ -49,6 +49,8 @@ _BEFORE_A_MONTH = frozenset(
 _DIGIT_NEXT_RE = re.compile(r"\s+\d")
 _PERIODS = frozenset({"week", "month", "year", "weekend", "decade", "century", "season"})
 _PERIOD_MARKERS = frozenset({"last", "next", "this", "previous", "coming", "past"})
+# a text holding none of these words holds no calendar word
+_TRIGGERS = frozenset(_CALENDAR) | _PERIODS
 
 
 def _is_the_month(text: str, match: re.Match[str], previous: str) -> bool:
@@ -73,7 +75,14 @@ def calendar_words(text: str) -> Counter[str]:
     Returns:
         How many times each canonical calendar word occurs.
     """
+    return Counter(_calendar_counts(text))
+
+
+@per_text
+def _calendar_counts(text: str) -> Counter[str]:
     found: Counter[str] = Counter()
+    if word_set(text).isdisjoint(_TRIGGERS):
+        return found
     previous = ""
     for match in TOKEN_RE.finditer(text):
         raw = match.group()
@@ -116,4 +125,4 @@ def calendar_guard(query_text: str, candidate_text: str | None) -> bool:
     """
     if candidate_text is None:
         return True
-    return calendar_words(query_text) == calendar_words(candidate_text)
+    return _calendar_counts(query_text) == _calendar_counts(candidate_text)

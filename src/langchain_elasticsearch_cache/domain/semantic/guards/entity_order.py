@@ -8,39 +8,58 @@ from __future__ import annotations
 
 import re
 
-from .numerals import NUMBER_RE
-from .words import STOPWORDS, TOKEN_RE, starts_sentence, words
+from .numerals import digit_numbers
+from .words import STOPWORDS, TOKEN_RE, per_text, starts_sentence, words
 
 __all__ = ["entities", "entity_order_guard"]
 
 _QUOTED_RE = re.compile(r"\"([^\"]+)\"|“([^”]+)”|«([^»]+)»|(?<!\w)'([^']+)'(?!\w)")
+_QUOTE_MARKS = ('"', "“", "«", "'")  # each match of _QUOTED_RE starts with one
 
 
-def _entity_sequence(text: str, initial_allowed: set[str]) -> tuple[list[str], set[str]]:
-    """(entities in order of appearance, capitalised candidates found inside sentences)."""
-    spans: list[tuple[int, str]] = []
-    for match in _QUOTED_RE.finditer(text):
+def _may_quote(text: str) -> bool:
+    """False only when :data:`_QUOTED_RE` finds nothing: ``text`` holds none of its quotes."""
+    return any(mark in text for mark in _QUOTE_MARKS)
+
+
+@per_text
+def _entity_spans(text: str) -> tuple[tuple[tuple[str, bool], ...], frozenset[str]]:
+    """(every entity candidate of ``text`` in order of appearance, each with whether it is
+    a sentence's first word, which counts only when the other text has it as an entity;
+    the capitalised words found inside sentences)."""
+    spans: list[tuple[int, str, bool]] = []
+    quoted: list[tuple[int, int]] = []
+    for match in _QUOTED_RE.finditer(text) if _may_quote(text) else ():
         inner = next(group for group in match.groups() if group is not None)
-        spans.append((match.start(), "“" + " ".join(words(inner)) + "”"))
-    quoted = [(match.start(), match.end()) for match in _QUOTED_RE.finditer(text)]
-    for match in NUMBER_RE.finditer(text):
-        if not any(start <= match.start() < end for start, end in quoted):
-            spans.append((match.start(), "#" + match["number"].replace(",", "")))
+        spans.append((match.start(), "“" + " ".join(words(inner)) + "”", False))
+        quoted.append((match.start(), match.end()))
+    for at, _, number, _ in digit_numbers(text):
+        if not any(start <= at < end for start, end in quoted):
+            spans.append((at, "#" + number.replace(",", ""), False))
     inside: set[str] = set()
     for match in TOKEN_RE.finditer(text):
-        if any(start <= match.start() < end for start, end in quoted):
+        raw = match.group()
+        if raw.islower():
+            continue  # no capital letter: never an entity
+        if quoted and any(start <= match.start() < end for start, end in quoted):
             continue
-        raw, word = match.group(), match.group().lower()
+        word = raw.lower()
         if word in STOPWORDS or not any(ch.isupper() for ch in raw):
             continue
         initial = starts_sentence(text, match.start()) and not any(ch.isupper() for ch in raw[1:])
         if not initial:
             inside.add(word)
-            spans.append((match.start(), word))
-        elif word in initial_allowed:
-            spans.append((match.start(), word))
-    spans.sort()
-    return [name for _, name in spans], inside
+        spans.append((match.start(), word, initial))
+    spans.sort(key=lambda span: span[:2])
+    return tuple((name, initial) for _, name, initial in spans), frozenset(inside)
+
+
+def _entity_sequence(text: str, initial_allowed: frozenset[str]) -> list[str]:
+    """The entities of ``text`` in order of appearance, a sentence's first word only when it
+    is in ``initial_allowed``."""
+    return [
+        name for name, initial in _entity_spans(text)[0] if not initial or name in initial_allowed
+    ]
 
 
 def entities(text: str) -> list[str]:
@@ -56,7 +75,7 @@ def entities(text: str) -> list[str]:
     Returns:
         The entities, repeats included.
     """
-    return _entity_sequence(text, set())[0]
+    return _entity_sequence(text, frozenset())
 
 
 def _first_occurrences(sequence: list[str], keep: set[str]) -> list[str]:
@@ -85,10 +104,9 @@ def entity_order_guard(query_text: str, candidate_text: str | None) -> bool:
     """
     if candidate_text is None:
         return True
-    _, query_inside = _entity_sequence(query_text, set())
-    _, candidate_inside = _entity_sequence(candidate_text, set())
-    query_entities = _entity_sequence(query_text, candidate_inside)[0]
-    candidate_entities = _entity_sequence(candidate_text, query_inside)[0]
+    query_inside, candidate_inside = _entity_spans(query_text)[1], _entity_spans(candidate_text)[1]
+    query_entities = _entity_sequence(query_text, candidate_inside)
+    candidate_entities = _entity_sequence(candidate_text, query_inside)
     shared = set(query_entities) & set(candidate_entities)
     if len(shared) < 2:
         return True

@@ -6,7 +6,7 @@ prefix rule ("unsafe" / "safe") grow on their own.
 
 from __future__ import annotations
 
-from .words import wordlist, words
+from .words import per_text, word_set, word_tuple, wordlist
 
 __all__ = ["NEGATORS", "negation_guard"]
 
@@ -37,12 +37,24 @@ _NEGATING_PREFIXES = ("un", "in", "im", "il", "ir", "dis", "non")
 _MIN_STEM = 4  # "unit" is not "un" + "it", nor "into" "in" + "to"
 
 
-def _negations(tokens: list[str], other: set[str]) -> int:
+@per_text
+def _negation_words(text: str) -> tuple[int, tuple[str, ...]]:
+    """(how many words of ``text`` negate by themselves, the words that may negate by a
+    prefix: those starting with one of :data:`_NEGATING_PREFIXES`, in order)."""
     count = 0
-    for word in tokens:
+    prefixed: list[str] = []
+    for word in word_tuple(text):
         if word in NEGATORS or word.endswith("n't"):
             count += 1
-        elif any(
+        elif word.startswith(_NEGATING_PREFIXES):
+            prefixed.append(word)
+    return count, tuple(prefixed)
+
+
+def _negations(text: str, other: frozenset[str]) -> int:
+    count, prefixed = _negation_words(text)
+    for word in prefixed:
+        if any(
             word.startswith(prefix)
             and len(word) - len(prefix) >= _MIN_STEM
             and word[len(prefix) :] in other
@@ -73,7 +85,6 @@ def negation_guard(query_text: str, candidate_text: str | None) -> bool:
     """
     if candidate_text is None:
         return True
-    query_words, candidate_words = words(query_text), words(candidate_text)
-    return _negations(query_words, set(candidate_words)) == _negations(
-        candidate_words, set(query_words)
+    return _negations(query_text, word_set(candidate_text)) == _negations(
+        candidate_text, word_set(query_text)
     )

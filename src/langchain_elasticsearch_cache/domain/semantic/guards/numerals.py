@@ -11,9 +11,9 @@ import unicodedata
 from collections import Counter
 from decimal import Decimal, InvalidOperation
 
-from .words import STOPWORDS
+from .words import STOPWORDS, per_text, word_set
 
-__all__ = ["NUMBER_RE", "extract_numbers", "number_guard"]
+__all__ = ["NUMBER_RE", "digit_numbers", "extract_numbers", "number_counts", "number_guard"]
 
 _WORD_NUMBERS = {
     word: index
@@ -90,6 +90,34 @@ NUMBER_RE = re.compile(
 )
 
 
+#: Every word :data:`_WORD_RE` starts a match with, lower-cased.
+_SPELLED = frozenset(_WORD_NUMBERS) | frozenset(_TENS) | frozenset(_ORDINAL_WORDS)
+# The characters other than ASCII letters that an IGNORECASE pattern matches to ASCII
+# letters (U+0130 and U+0131, capital I with a dot and dotless i, to "i"; U+017F, long s,
+# to "s"; U+212A, the Kelvin sign, to "k"), as they are lower-cased (the Kelvin sign lowers
+# to "k", U+0130 to "i" + U+0307): mapped to those letters.
+_CASE_TWINS = str.maketrans({"\u0131": "i", "\u017f": "s", "\u0307": None})
+
+
+def _may_spell_a_number(text: str) -> bool:
+    """False only when :data:`_WORD_RE` finds nothing in ``text``.
+
+    A match's first word is a whole run of letters (``\\b`` on both sides), so it is one of
+    the apostrophe-separated pieces of a word of :func:`.words.word_set`, once that word's
+    characters that IGNORECASE reads as ASCII letters are made so.
+    """
+    found = word_set(text)
+    if not found.isdisjoint(_SPELLED):
+        return True
+    if text.isascii() and "'" not in text:
+        return False  # every word is one piece, of ASCII letters: it was looked up above
+    return any(
+        not _SPELLED.isdisjoint(word.translate(_CASE_TWINS).split("'"))
+        for word in found
+        if "'" in word or not word.isascii()
+    )
+
+
 # "one" as a pronoun or determiner, not a number: after a determiner, possibly with one word
 # between ("which one", "the red one"), after a question's auxiliary ("how does one"), before
 # "of", "another", "'s", a modal ("one should") or "at a time" ("one line at a time"), and
@@ -127,6 +155,23 @@ def _pronoun_one(text: str, start: int, end: int) -> bool:
         ):
             return True
     return _ONE_AFTER_RE.match(text, end) is not None
+
+
+@per_text
+def digit_numbers(text: str) -> tuple[tuple[int, str | None, str, str | None], ...]:
+    """Each match of :data:`NUMBER_RE` in ``text``: ``(start, sign, number, suffix)``,
+    remembered (:func:`.words.per_text`; the numbers and entity order rules both read it).
+
+    Args:
+        text: Any text.
+
+    Returns:
+        The matches' start and groups, in order.
+    """
+    return tuple(
+        (match.start(), match["sign"], match["number"], match["suffix"])
+        for match in NUMBER_RE.finditer(text)
+    )
 
 
 def _decimal(digits: str) -> Decimal:
@@ -167,17 +212,26 @@ def extract_numbers(text: str) -> Counter[tuple[str, str]]:
     Returns:
         How many times each ``(kind, value)`` occurs.
     """
+    return Counter(number_counts(text))
+
+
+@per_text
+def number_counts(text: str) -> Counter[tuple[str, str]]:
+    """:func:`extract_numbers`, remembered (:func:`.words.per_text`): the rules' copy, which
+    they only read (never mutate the Counter returned)."""
     found: Counter[tuple[str, str]] = Counter()
-    for match in NUMBER_RE.finditer(text):
+    for _, sign, digits, suffix in digit_numbers(text):
         try:
-            value = _decimal(match["number"])
+            value = _decimal(digits)
         except (InvalidOperation, ValueError):
             continue
-        if match["sign"] in ("-", "\u2212"):
+        if sign in ("-", "\u2212"):
             value = -value
-        suffix = (match["suffix"] or "").strip().lower()
-        kind = "%" if suffix == "%" else "ord" if suffix else "n"
+        ending = (suffix or "").strip().lower()
+        kind = "%" if ending == "%" else "ord" if ending else "n"
         found[_canonical_number(kind, value)] += 1
+    if not _may_spell_a_number(text):
+        return found
     for match in _WORD_RE.finditer(text):
         if match["tens"]:
             number = _TENS[match["tens"].lower()]
@@ -210,7 +264,7 @@ def number_guard(query_text: str, candidate_text: str | None) -> bool:
         True when the two multisets of numbers are equal (for an unknown candidate: when
         the query holds no number).
     """
-    query_numbers = extract_numbers(query_text)
+    query_numbers = number_counts(query_text)
     if candidate_text is None:
         return not query_numbers
-    return query_numbers == extract_numbers(candidate_text)
+    return query_numbers == number_counts(candidate_text)

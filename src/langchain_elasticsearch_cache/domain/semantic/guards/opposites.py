@@ -6,7 +6,7 @@ grow, and it changes for no other rule.
 
 from __future__ import annotations
 
-from .words import words
+from .words import per_text, word_set
 
 __all__ = ["OPPOSITES", "opposite_guard"]
 
@@ -46,6 +46,31 @@ OPPOSITES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
 )
 
 
+def _side_table() -> dict[str, tuple[tuple[int, int], ...]]:
+    table: dict[str, tuple[tuple[int, int], ...]] = {}
+    for index, (positive, negative) in enumerate(OPPOSITES):
+        for side, group in ((1, positive), (2, negative)):
+            for word in group:
+                table[word] = (*table.get(word, ()), (index, side))
+    return table
+
+
+#: Each word of :data:`OPPOSITES`: the pairs it is in, and on which side (1 the positive,
+#: 2 the negative).
+_SIDES = _side_table()
+
+
+@per_text
+def _polarities(text: str) -> tuple[int, ...]:
+    """For each pair of :data:`OPPOSITES`, which sides ``text``'s words are on: 0 neither,
+    1 only the positive, 2 only the negative, 3 both."""
+    sides = [0] * len(OPPOSITES)
+    for word in word_set(text):
+        for index, side in _SIDES.get(word, ()):
+            sides[index] |= side
+    return tuple(sides)
+
+
 def opposite_guard(query_text: str, candidate_text: str | None) -> bool:
     """The opposites rule: neither text asks the opposite of the other.
 
@@ -65,12 +90,7 @@ def opposite_guard(query_text: str, candidate_text: str | None) -> bool:
     """
     if candidate_text is None:
         return True
-    query_words, candidate_words = set(words(query_text)), set(words(candidate_text))
-    for positive, negative in OPPOSITES:
-        q_pos, q_neg = bool(query_words & positive), bool(query_words & negative)
-        c_pos, c_neg = bool(candidate_words & positive), bool(candidate_words & negative)
-        if (q_pos and not q_neg and c_neg and not c_pos) or (
-            q_neg and not q_pos and c_pos and not c_neg
-        ):
-            return False
-    return True
+    query, candidate = _polarities(query_text), _polarities(candidate_text)
+    return query == candidate or not any(
+        sides in ((1, 2), (2, 1)) for sides in zip(query, candidate, strict=True)
+    )

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from .numerals import extract_numbers
-from .words import TOKEN_RE
+from .numerals import number_counts
+from .words import TOKEN_RE, per_text, word_set
 
 __all__ = ["unit_guard", "unit_words"]
 
@@ -84,7 +84,7 @@ _SHORT_UNITS = {"m": "m", "g": "g", "l": "l", "h": "hour", "s": "second"}
 def _is_quantity(text: str) -> bool:
     """Whether ``text`` (the word next to a unit, hyphens and spaces stripped) is a number
     (:func:`.numerals.extract_numbers`: digits or a spelled-out number, not an ordinal)."""
-    return any(kind != "ord" for kind, _ in extract_numbers(text))
+    return any(kind != "ord" for kind, _ in number_counts(text))
 
 
 def _quantified_before(text: str, start: int) -> bool:
@@ -96,7 +96,8 @@ def _quantified_after(text: str, end: int) -> bool:
     return _FIRST_NUMBER_RE.match(text[end:]) is not None
 
 
-def _unit_occurrences(text: str) -> list[tuple[str, bool]]:
+@per_text
+def _unit_occurrences(text: str) -> tuple[tuple[str, bool], ...]:
     """Each unit of ``text``, canonical, with whether a quantity comes with it: a number
     right before it ("5 km", "five-mile", "20°C", "3h"), or right after a currency symbol
     ("$4")."""
@@ -116,12 +117,14 @@ def _unit_occurrences(text: str) -> list[tuple[str, bool]]:
             token in _SYMBOLS and _quantified_after(text, match.end())
         )
         found.append((unit, quantified))
+    if word_set(text).isdisjoint(_UNIT_WORDS) and _SPEED_RE.search(text) is None:
+        return tuple(found)  # the words below are the text's words: none is a unit
     without_speed = _SPEED_RE.sub(lambda m: " " * len(m.group()), text)
     for match in TOKEN_RE.finditer(without_speed):
         word = match.group().lower().replace("\u2019", "'")
         if word in _UNIT_WORDS:
             found.append((_UNIT_WORDS[word], _quantified_before(text, match.start())))
-    return found
+    return tuple(found)
 
 
 def unit_words(text: str) -> Counter[str]:
@@ -167,13 +170,23 @@ def unit_guard(query_text: str, candidate_text: str | None) -> bool:
     """
     if candidate_text is None:
         return True
-    query, candidate = _unit_occurrences(query_text), _unit_occurrences(candidate_text)
-    if _units(query, quantified=True) != _units(candidate, quantified=True):
-        return False
-    if not query or not candidate:
+    query, candidate = _unit_counts(query_text), _unit_counts(candidate_text)
+    if query[0] != candidate[0]:
+        return False  # the units with a quantity differ
+    if not query[2] or not candidate[2]:
         return True  # a unit without a quantity, against a text naming no unit
-    return _units(query, quantified=False) == _units(candidate, quantified=False)
+    return query[1] == candidate[1]
 
 
-def _units(occurrences: list[tuple[str, bool]], *, quantified: bool) -> Counter[str]:
-    return Counter(unit for unit, with_quantity in occurrences if with_quantity == quantified)
+_NO_UNITS: Counter[str] = Counter()  # shared, never mutated
+
+
+@per_text
+def _unit_counts(text: str) -> tuple[Counter[str], Counter[str], bool]:
+    """(the units of ``text`` with a quantity, those without, whether it names any)."""
+    occurrences = _unit_occurrences(text)
+    if not occurrences:
+        return _NO_UNITS, _NO_UNITS, False
+    quantified = Counter(unit for unit, with_quantity in occurrences if with_quantity)
+    bare = Counter(unit for unit, with_quantity in occurrences if not with_quantity)
+    return quantified, bare, bool(occurrences)

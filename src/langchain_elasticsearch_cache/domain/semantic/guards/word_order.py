@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from .words import STOPWORDS, TOKEN_RE, words
+from .words import STOPWORDS, TOKEN_RE, per_text, word_tuple
 
 __all__ = ["content_words", "word_order_guard"]
 
@@ -26,7 +26,14 @@ def content_words(text: str) -> list[str]:
     Returns:
         The content words, repeats included.
     """
-    return [word for word in words(text) if word not in STOPWORDS]
+    return list(_content(text)[0])
+
+
+@per_text
+def _content(text: str) -> tuple[tuple[str, ...], Counter[str]]:
+    """(:func:`content_words` of ``text``, and their multiset), remembered."""
+    found = tuple(word for word in word_tuple(text) if word not in STOPWORDS)
+    return found, Counter(found)
 
 
 def _joined(sequence: Sequence[str]) -> str:
@@ -119,7 +126,8 @@ def _attachments(tokens: list[str], start: int, budget: int) -> list[list[str]]:
     return [tokens]
 
 
-def _order_readings(text: str) -> set[tuple[str, ...]]:
+@per_text
+def _order_readings(text: str) -> frozenset[tuple[str, ...]]:
     """The orders of ``text``'s content words its possible readings give, adverbs left out,
     attaching prepositions kept where they were not rewritten."""
     readings: set[tuple[str, ...]] = set()
@@ -132,7 +140,7 @@ def _order_readings(text: str) -> set[tuple[str, ...]]:
                     if (_is_content(word) and not _is_adverb(word)) or word in _ATTACHING
                 )
             )
-    return readings
+    return frozenset(readings)
 
 
 def _same_roles(query_text: str, candidate_text: str) -> bool:
@@ -178,8 +186,11 @@ def word_order_guard(query_text: str, candidate_text: str | None) -> bool:
     """
     if candidate_text is None:
         return True
-    query_words, candidate_words = content_words(query_text), content_words(candidate_text)
-    if len(query_words) < 3 or Counter(query_words) != Counter(candidate_words):
+    (query_words, query_counts), (candidate_words, candidate_counts) = (
+        _content(query_text),
+        _content(candidate_text),
+    )
+    if len(query_words) < 3 or query_counts != candidate_counts:
         return True
     if _is_rotation(query_words, candidate_words):
         return True

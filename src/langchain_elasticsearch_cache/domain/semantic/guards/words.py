@@ -6,9 +6,66 @@ words: numbers are :mod:`.numerals`' business), and a fix to tokenising is made 
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
-__all__ = ["STOPWORDS", "TOKEN_RE", "starts_sentence", "wordlist", "words"]
+__all__ = [
+    "CACHED_TEXT_LENGTH",
+    "STOPWORDS",
+    "TEXT_CACHE_ENTRIES",
+    "TOKEN_RE",
+    "clear_text_caches",
+    "per_text",
+    "starts_sentence",
+    "word_set",
+    "word_tuple",
+    "wordlist",
+    "words",
+]
+
+_T = TypeVar("_T")
+
+#: How many texts each per-text analysis remembers (least recently used first out), and
+#: the longest text it remembers: longer ones are analysed afresh each time, so the caches
+#: hold at most a few megabytes whatever the prompts.
+TEXT_CACHE_ENTRIES = 4096
+CACHED_TEXT_LENGTH = 1000
+_CACHES: list[Callable[[], None]] = []
+
+
+def per_text(analysis: Callable[[str], _T]) -> Callable[[str], _T]:
+    """``analysis`` remembered for the last :data:`TEXT_CACHE_ENTRIES` texts.
+
+    A guard compares one query with a few candidates, and a cache's stored texts come back
+    lookup after lookup: each text is tokenised and read once, not once per rule and pair.
+    Only for pure analyses whose result is never mutated (tuples, frozensets, or objects the
+    rules only read): the same object is handed to every caller. Thread-safe
+    (:func:`functools.lru_cache`).
+
+    Args:
+        analysis: A pure function of one text.
+
+    Returns:
+        The same function, cached.
+    """
+    cached = functools.lru_cache(maxsize=TEXT_CACHE_ENTRIES)(analysis)
+    _CACHES.append(cached.cache_clear)
+
+    @functools.wraps(analysis)
+    def analyse(text: str) -> _T:
+        return cached(text) if len(text) <= CACHED_TEXT_LENGTH else analysis(text)
+
+    return analyse
+
+
+def clear_text_caches() -> None:
+    """Forget every text the :func:`per_text` analyses remember (benchmarks time the guard
+    on texts it has not seen)."""
+    for clear in _CACHES:
+        clear()
+
 
 #: A word: letters of any script, with inner apostrophes kept ("don't", "l'eau"); no digits.
 TOKEN_RE = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*")
@@ -37,7 +94,22 @@ def words(text: str) -> list[str]:
     Returns:
         The words, in order of appearance.
     """
-    return [match.group().lower().replace("\u2019", "'") for match in TOKEN_RE.finditer(text)]
+    return list(word_tuple(text))
+
+
+@per_text
+def word_tuple(text: str) -> tuple[str, ...]:
+    """:func:`words` as a tuple, remembered (:func:`per_text`): what the rules share."""
+    found = [word.lower() for word in TOKEN_RE.findall(text)]
+    if "\u2019" in text:
+        found = [word.replace("\u2019", "'") for word in found]
+    return tuple(found)
+
+
+@per_text
+def word_set(text: str) -> frozenset[str]:
+    """The set of :func:`words` of ``text``, remembered (:func:`per_text`)."""
+    return frozenset(word_tuple(text))
 
 
 def starts_sentence(text: str, start: int) -> bool:
