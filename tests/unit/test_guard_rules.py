@@ -342,3 +342,19 @@ def test_lower_case_may_is_a_month_only_where_a_month_goes() -> None:
     assert calendar_words("in may, since may, early may, may 5, the 5th of may") == {"may": 5}
     assert calendar_words("you may go, may i ask, it may rain in a month") == {}
     assert calendar_words("the twenties and the Sixties") == {"twenties": 1, "sixties": 1}
+
+
+def test_letters_that_only_fold_to_ascii_never_make_the_guard_raise() -> None:
+    """'\u0130' (dotted capital I) and '\u017f' (long s) match the case-insensitive
+    number and unit patterns; they used to raise KeyError from the guard."""
+    from langchain_elasticsearch_cache.domain.semantic.guards.numerals import extract_numbers
+
+    for text in ("F\u0130VE apples", "\u017fix or \u017fixty", "5 \u017f", "5 \u017f away"):
+        extract_numbers(text)  # no exception
+    assert extract_numbers("F\u0130VE apples") == extract_numbers("five apples")
+
+
+def test_a_long_s_after_a_number_is_no_unit_and_no_error() -> None:
+    from langchain_elasticsearch_cache.domain.semantic.guards.units import unit_words
+
+    assert unit_words("5 \u017f") == unit_words("5")

@@ -233,18 +233,26 @@ def number_counts(text: str) -> Counter[tuple[str, str]]:
     if not _may_spell_a_number(text):
         return found
     for match in _WORD_RE.finditer(text):
-        if match["tens"]:
-            number = _TENS[match["tens"].lower()]
-            if match["unit"]:
-                number += _WORD_NUMBERS[match["unit"].lower()]
-            found[_canonical_number("n", Decimal(number))] += 1
-        elif match["word"]:
-            if match["word"].lower() == "one" and _pronoun_one(text, *match.span()):
+        # the regex matches case-insensitively, so a letter that only folds to ASCII
+        # ("\u0130", "\u017f") may match: fold it the same way, and skip what still is
+        # not a known word rather than fail
+        tens, unit, word, ordinal_word = (
+            (match[group] or "").lower().translate(_CASE_TWINS)
+            for group in ("tens", "unit", "word", "ordinal")
+        )
+        if tens:
+            if tens not in _TENS or (unit and unit not in _WORD_NUMBERS):
                 continue
-            found[_canonical_number("n", Decimal(_WORD_NUMBERS[match["word"].lower()]))] += 1
-        else:
-            ordinal = _ORDINAL_WORDS[match["ordinal"].lower()]
-            found[_canonical_number("ord", Decimal(ordinal))] += 1
+            number = _TENS[tens] + (_WORD_NUMBERS[unit] if unit else 0)
+            found[_canonical_number("n", Decimal(number))] += 1
+        elif word:
+            if word not in _WORD_NUMBERS:
+                continue
+            if word == "one" and _pronoun_one(text, *match.span()):
+                continue
+            found[_canonical_number("n", Decimal(_WORD_NUMBERS[word]))] += 1
+        elif ordinal_word in _ORDINAL_WORDS:
+            found[_canonical_number("ord", Decimal(_ORDINAL_WORDS[ordinal_word]))] += 1
     return found
 
 

@@ -105,7 +105,9 @@ def _unit_occurrences(text: str) -> tuple[tuple[str, bool], ...]:
     for match in _UNIT_SYMBOL_RE.finditer(text):
         token = match.group()
         if match["short"]:
-            found.append((_SHORT_UNITS[match["short"].lower()], True))
+            short = _SHORT_UNITS.get(match["short"].lower())
+            if short is not None:  # a letter that only matched case-insensitively: not a unit
+                found.append((short, True))
             continue
         if token in _SYMBOLS:
             unit = _SYMBOLS[token]
