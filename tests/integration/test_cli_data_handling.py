@@ -29,7 +29,14 @@ from langchain_elasticsearch_cache import ElasticsearchCache
 from langchain_elasticsearch_cache.adapters.elasticsearch import ElasticsearchVectorRepository
 from langchain_elasticsearch_cache.domain.semantic_records import VectorQuery
 
-from .test_cli import PYTHON_M, assert_one_line_error, cli, count, environment, populate
+from .test_cli import (
+    assert_one_line_error,
+    cli,
+    count,
+    environment,
+    populate,
+    signalled_export,
+)
 from .test_cli_semantic import semantic_records
 
 pytestmark = pytest.mark.elasticsearch
@@ -126,49 +133,19 @@ def test_a_write_failure_midway_says_how_many_entries_were_written(
 # -- export ------------------------------------------------------------------------------
 
 
-def _interrupted_export(es_url: str, index: str, output: Path) -> subprocess.CompletedProcess[str]:
-    """An export to ``output`` sent SIGINT once its first progress line is out."""
-    process = subprocess.Popen(
-        # a progress line per page: the first comes after page 1
-        [
-            *PYTHON_M,
-            "export",
-            index,
-            "-o",
-            str(output),
-            "--page-size",
-            "100",
-            "--progress",
-            "--progress-every",
-            "0",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environment(ES_URL=es_url),
-    )
-    assert process.stderr is not None
-    first = process.stderr.readline()  # the first page is written to the temporary file
-    assert first.startswith("exported: "), first
-    assert not output.exists() or output.read_text(encoding="utf-8") == "previous export\n"
-    process.send_signal(signal.SIGINT)
-    stdout, rest = process.communicate(timeout=120)
-    return subprocess.CompletedProcess(process.args, process.returncode, stdout, first + rest)
-
-
 def test_an_interrupted_export_leaves_no_file_under_the_final_name(
     es_url: str, es_client: Elasticsearch, index_name: str, tmp_path: Path
 ) -> None:
     populate(es_client, index_name, 20_000)
     output = tmp_path / "cache.jsonl"
-    interrupted = _interrupted_export(es_url, index_name, output)
+    interrupted = signalled_export(es_url, index_name, output, signal.SIGINT)
     assert interrupted.returncode == 130, interrupted.stderr
     assert interrupted.stderr.splitlines()[-1] == "interrupted"
     assert "Traceback" not in interrupted.stderr
     assert list(tmp_path.iterdir()) == []  # neither the file nor its temporary file
 
     output.write_text("previous export\n", encoding="utf-8")
-    interrupted = _interrupted_export(es_url, index_name, output)
+    interrupted = signalled_export(es_url, index_name, output, signal.SIGINT)
     assert interrupted.returncode == 130, interrupted.stderr
     assert output.read_text(encoding="utf-8") == "previous export\n"
     assert [path.name for path in tmp_path.iterdir()] == ["cache.jsonl"]
