@@ -7,7 +7,6 @@ Elasticsearch (counted with the raw client) are what is checked.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import random
@@ -38,6 +37,7 @@ from langchain_elasticsearch_cache import (
 )
 from langchain_elasticsearch_cache.adapters.elasticsearch import LLM_PROPERTIES, LLM_RECORDS
 from langchain_elasticsearch_cache.domain.policies import LlmCachePolicy
+from lecache_devtools.signalled import signal_after_first_line
 
 from ._http_stub import refusing_elasticsearch
 
@@ -95,39 +95,26 @@ def assert_one_line_error(done: subprocess.CompletedProcess[str], code: int) -> 
 def signalled_export(
     es_url: str, index: str, output: Path, sig: signal.Signals
 ) -> subprocess.CompletedProcess[str]:
-    """An export of ``index`` (20,000 entries or more) to ``output`` sent ``sig`` mid-way.
+    """An export of ``index`` (20,000 entries or more) to ``output``, a progress line per page
+    of 100, sent ``sig`` after its first page, while it certainly still runs (see
+    :func:`lecache_devtools.signalled.signal_after_first_line`)."""
 
-    The export writes a progress line per page of 100 to a pipe of one page (4,096 bytes)
-    that is not read until the signal is sent: after about a hundred lines it blocks,
-    with thousands of entries still to go, whatever the machine's speed. The signal then
-    always lands during the export, never after it.
-    """
-    read_end, write_end = os.pipe()
-    fcntl.fcntl(read_end, fcntl.F_SETPIPE_SZ, 4096)
-    try:
-        process = subprocess.Popen(
-            [
-                *PYTHON_M,
-                *("export", index, "-o", str(output), "--page-size", "100"),
-                *("--progress", "--progress-every", "0"),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=write_end,
-            text=True,
-            env=environment(ES_URL=es_url),
-        )
-    finally:
-        os.close(write_end)
-    with os.fdopen(read_end, encoding="utf-8") as stderr:
-        first = stderr.readline()  # a progress line per page: the first after page 1
+    def under_way(first: str) -> None:
         assert first.startswith("exported: "), first
         parts = list(output.parent.glob(f".{output.name}.*.part"))
         assert len(parts) == 1, parts  # the export is under way, into its temporary file
         assert not output.exists() or output.read_text(encoding="utf-8") == "previous export\n"
-        process.send_signal(sig)
-        rest = stderr.read()
-    stdout, _ = process.communicate(timeout=120)
-    return subprocess.CompletedProcess(process.args, process.returncode, stdout, first + rest)
+
+    return signal_after_first_line(
+        [
+            *PYTHON_M,
+            *("export", index, "-o", str(output), "--page-size", "100"),
+            *("--progress", "--progress-every", "0"),
+        ],
+        sig,
+        env=environment(ES_URL=es_url),
+        before_signal=under_way,
+    )
 
 
 def closed_port() -> int:

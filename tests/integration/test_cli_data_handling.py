@@ -3,8 +3,8 @@ each command is a subprocess, as an operator runs it.
 
 * ``import`` checks its whole input before the first write (a bad line: exit 2, one line
   naming it, nothing written) and says how many entries it wrote when a write fails;
-* ``export -o FILE`` interrupted by SIGINT leaves no FILE (or the previous one) and no
-  temporary file;
+* ``export -o FILE`` interrupted by SIGINT or ended by SIGTERM (exit 130 / 143) leaves no
+  FILE (or the previous one) and no temporary file;
 * ``--timeout`` refuses what no client can use;
 * semantic caches roll over (bootstrap, rollover, purge --by-index) with their mapping;
 * the CLI fault matrix in docs/RELIABILITY.md is what scripts/cli_fault_matrix.py finds.
@@ -133,20 +133,35 @@ def test_a_write_failure_midway_says_how_many_entries_were_written(
 # -- export ------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("sig", "code", "last_line"),
+    [
+        (signal.SIGINT, 130, "interrupted"),  # Ctrl-C
+        # kill, a container runtime stopping its container, a job scheduler's time limit
+        (signal.SIGTERM, 143, "terminated"),
+    ],
+    ids=["SIGINT", "SIGTERM"],
+)
 def test_an_interrupted_export_leaves_no_file_under_the_final_name(
-    es_url: str, es_client: Elasticsearch, index_name: str, tmp_path: Path
+    es_url: str,
+    es_client: Elasticsearch,
+    index_name: str,
+    tmp_path: Path,
+    sig: signal.Signals,
+    code: int,
+    last_line: str,
 ) -> None:
     populate(es_client, index_name, 20_000)
     output = tmp_path / "cache.jsonl"
-    interrupted = signalled_export(es_url, index_name, output, signal.SIGINT)
-    assert interrupted.returncode == 130, interrupted.stderr
-    assert interrupted.stderr.splitlines()[-1] == "interrupted"
+    interrupted = signalled_export(es_url, index_name, output, sig)
+    assert interrupted.returncode == code, interrupted.stderr
+    assert interrupted.stderr.splitlines()[-1] == last_line
     assert "Traceback" not in interrupted.stderr
     assert list(tmp_path.iterdir()) == []  # neither the file nor its temporary file
 
     output.write_text("previous export\n", encoding="utf-8")
-    interrupted = signalled_export(es_url, index_name, output, signal.SIGINT)
-    assert interrupted.returncode == 130, interrupted.stderr
+    interrupted = signalled_export(es_url, index_name, output, sig)
+    assert interrupted.returncode == code, interrupted.stderr
     assert output.read_text(encoding="utf-8") == "previous export\n"
     assert [path.name for path in tmp_path.iterdir()] == ["cache.jsonl"]
 
