@@ -29,7 +29,7 @@ from langchain_elasticsearch_cache.adapters.memory_vector import (
 )
 from langchain_elasticsearch_cache.domain.semantic import EmbeddingAnswerJudge, same_text_judge
 from langchain_elasticsearch_cache.domain.semantic_records import SemanticRecord
-from langchain_elasticsearch_cache.interfaces.langchain import semantic_cache
+from langchain_elasticsearch_cache.interfaces.langchain import _semantic_base
 
 from .conftest import FakeClock
 
@@ -134,14 +134,14 @@ def test_an_expired_or_forgotten_exploration_only_stores_the_answer(clock: FakeC
     cache = _cache(clock=clock)
     cache.update("base", LLM, _answer("Paris"))
     assert cache.lookup("q@0.9#1", LLM) is None
-    clock.advance(semantic_cache.PENDING_TTL.total_seconds() + 1)
+    clock.advance(_semantic_base.PENDING_TTL.total_seconds() + 1)
     cache.update("q@0.9#1", LLM, _answer("Paris"))
     assert cache.statistics.observations == 0
     assert cache.repository.get(cache.policy.key("q@0.9#1", LLM)) is not None
 
 
 def test_the_pending_table_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(semantic_cache, "PENDING_OBSERVATIONS", 3)
+    monkeypatch.setattr(_semantic_base, "PENDING_OBSERVATIONS", 3)
     cache = _cache()
     cache.update("base", LLM, _answer("Paris"))
     for index in range(10):

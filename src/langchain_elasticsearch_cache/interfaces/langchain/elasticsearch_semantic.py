@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from elasticsearch import AsyncElasticsearch, Elasticsearch
 from langchain_core.embeddings import Embeddings
@@ -35,6 +35,43 @@ from .options import SemanticCacheOptions
 from .semantic_cache import AsyncRepositorySemanticCache, RepositorySemanticCache
 
 __all__ = ["AsyncElasticsearchSemanticCache", "ElasticsearchSemanticCache"]
+
+
+class _RepositoryOptions(TypedDict):
+    refresh: bool | str
+    maximum_duplicates_allowed: int
+    num_candidates: int | None
+    vector_index_type: str
+
+
+def _repository_options(options: SemanticCacheOptions[Any]) -> _RepositoryOptions:
+    """The vector repository's own options (both twins; the client and ``owns_client``
+    apart), by name."""
+    return _RepositoryOptions(
+        refresh=options.store.refresh,
+        maximum_duplicates_allowed=options.store.maximum_duplicates_allowed,
+        num_candidates=options.num_candidates,
+        vector_index_type=options.vector_index_type,
+    )
+
+
+def _cache_options(options: SemanticCacheOptions[Any]) -> dict[str, Any]:
+    """The options of the repository-backed semantic cache (both twins), by name."""
+    return {
+        "similarity_threshold": options.similarity_threshold,
+        "prompt_splitter": options.prompt_splitter,
+        "hit_guard": options.hit_guard,
+        "k": options.k,
+        "max_error_rate": options.max_error_rate,
+        "answer_judge": options.answer_judge,
+        "store_input": options.llm.store_input,
+        "store_input_params": options.llm.store_input_params,
+        "metadata": options.llm.metadata,
+        "key_scheme": options.llm.key_scheme,
+        "ttl": options.llm.ttl,
+        "fail_open": options.store.fail_open,
+        "clock": options.llm.clock,
+    }
 
 
 class ElasticsearchSemanticCache(RepositorySemanticCache):
@@ -182,32 +219,10 @@ class ElasticsearchSemanticCache(RepositorySemanticCache):
         repository = open_sync(
             store,
             lambda es, owns: ElasticsearchVectorRepository(
-                es,
-                store.index_name,
-                refresh=store.refresh,
-                maximum_duplicates_allowed=store.maximum_duplicates_allowed,
-                owns_client=owns,
-                num_candidates=options.num_candidates,
-                vector_index_type=options.vector_index_type,
+                es, store.index_name, owns_client=owns, **_repository_options(options)
             ),
         )
-        super().__init__(
-            repository,
-            options.embedding,
-            similarity_threshold=options.similarity_threshold,
-            prompt_splitter=options.prompt_splitter,
-            hit_guard=options.hit_guard,
-            k=options.k,
-            max_error_rate=options.max_error_rate,
-            answer_judge=options.answer_judge,
-            store_input=options.llm.store_input,
-            store_input_params=options.llm.store_input_params,
-            metadata=options.llm.metadata,
-            key_scheme=options.llm.key_scheme,
-            ttl=options.llm.ttl,
-            fail_open=store.fail_open,
-            clock=options.llm.clock,
-        )
+        super().__init__(repository, options.embedding, **_cache_options(options))
         self.index_name = index_name
 
 
@@ -351,32 +366,8 @@ class AsyncElasticsearchSemanticCache(AsyncRepositorySemanticCache):
 
         def build(es: AsyncElasticsearch, owns: bool) -> AsyncElasticsearchVectorRepository:
             cls = ConnectionCheckedVectorRepository if owns else AsyncElasticsearchVectorRepository
-            return cls(
-                es,
-                store.index_name,
-                refresh=store.refresh,
-                maximum_duplicates_allowed=store.maximum_duplicates_allowed,
-                owns_client=owns,
-                num_candidates=options.num_candidates,
-                vector_index_type=options.vector_index_type,
-            )
+            return cls(es, store.index_name, owns_client=owns, **_repository_options(options))
 
         repository = open_async(store, build)
-        super().__init__(
-            repository,
-            options.embedding,
-            similarity_threshold=options.similarity_threshold,
-            prompt_splitter=options.prompt_splitter,
-            hit_guard=options.hit_guard,
-            k=options.k,
-            max_error_rate=options.max_error_rate,
-            answer_judge=options.answer_judge,
-            store_input=options.llm.store_input,
-            store_input_params=options.llm.store_input_params,
-            metadata=options.llm.metadata,
-            key_scheme=options.llm.key_scheme,
-            ttl=options.llm.ttl,
-            fail_open=store.fail_open,
-            clock=options.llm.clock,
-        )
+        super().__init__(repository, options.embedding, **_cache_options(options))
         self.index_name = index_name

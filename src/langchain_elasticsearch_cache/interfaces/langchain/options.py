@@ -29,7 +29,7 @@ from ...domain.keys import KeyScheme
 from ...domain.policies import EmbeddingCachePolicy, LlmCachePolicy
 from ...domain.semantic import AnswerJudge, HitGuard, PromptSplitter, SemanticCachePolicy
 from ._runtime import Clock
-from .semantic_cache import check_embedding
+from ._semantic_base import check_embedding
 
 __all__ = [
     "ClientT",

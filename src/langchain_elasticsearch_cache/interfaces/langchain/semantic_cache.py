@@ -53,24 +53,15 @@ a malformed vector is a ``ConfigurationError``.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import logging
-import threading
-from collections import OrderedDict, deque
-from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Sequence
 from typing import Any
 
-import attrs
-from langchain_core.caches import RETURN_VAL_TYPE, BaseCache
+from langchain_core.caches import RETURN_VAL_TYPE
 from langchain_core.embeddings import Embeddings
 from langchain_core.outputs import Generation
 
-from ...domain.entries import LlmRecord
-from ...domain.errors import BackendUnavailableError, ConfigurationError, UncacheableAnswerError
-from ...domain.keys import KeyScheme, encode_text
-from ...domain.policies import LlmCachePolicy
+from ...domain.errors import ConfigurationError
 from ...domain.ports import (
     AsyncEmbeddingCheckingRepository,
     AsyncObservingVectorRepository,
@@ -81,43 +72,28 @@ from ...domain.ports import (
     PoolingVectorRepository,
     VectorRepository,
 )
-from ...domain.semantic import (
-    DEFAULT_K,
-    DEFAULT_SIMILARITY_THRESHOLD,
-    HitGuard,
-    PromptParts,
-    PromptSplitter,
-    SemanticCachePolicy,
-    SemanticHit,
-    default_hit_guard,
-)
-from ...domain.semantic.identity import EmbeddingIdentity
-from ...domain.semantic.judges import AnswerJudge
+from ...domain.semantic import PromptParts
 from ...domain.semantic.verified import ObservationBin
-from ...domain.semantic_records import SemanticCandidate, validate_vector
 from ._batching import LookupBatcher
 from ._lifecycle import AsyncLifecycle, SyncLifecycle
-from ._runtime import Clock, Runtime, Tally, utc_now
-from .embedding_identity import embedding_identity
-from .statistics import CacheStatistics, SemanticCacheStatistics
+from ._runtime import Tally
+from ._semantic_base import PENDING_OBSERVATIONS as PENDING_OBSERVATIONS
+from ._semantic_base import PENDING_TTL as PENDING_TTL
+from ._semantic_base import SemanticCacheBase
+from ._semantic_base import check_embedding as check_embedding
+from ._semantic_state import SIMILARITIES_KEPT as SIMILARITIES_KEPT
+from ._semantic_state import PendingObservation
+from .statistics import SemanticCacheStatistics
 from .sync_refusal import sync_call_refused
-from .telemetry import CacheTelemetry, mark_semantic_hit
 
+# check_embedding, PENDING_OBSERVATIONS, PENDING_TTL and SIMILARITIES_KEPT were defined
+# here and still import from here; the code reads them in ._semantic_base and
+# ._semantic_state (patch them there)
 __all__ = [
     "AsyncRepositorySemanticCache",
     "RepositorySemanticCache",
     "SemanticCacheStatistics",
 ]
-
-logger = logging.getLogger("langchain_elasticsearch_cache")
-
-#: How many semantic-hit similarities the statistics keep (the most recent ones).
-SIMILARITIES_KEPT = 1000
-#: How many explored lookups a verified cache remembers until their ``update`` (the oldest
-#: are forgotten first: their update then stores the answer without learning from it).
-PENDING_OBSERVATIONS = 4096
-#: How long an explored lookup waits for its ``update`` (a model call rarely takes longer).
-PENDING_TTL = timedelta(minutes=10)
 
 
 def _lookup_tally(result: list[Generation] | None) -> Tally:
@@ -126,354 +102,6 @@ def _lookup_tally(result: list[Generation] | None) -> Tally:
 
 def _write_tally(written: bool) -> Tally:
     return (0, 0, 1) if written else (0, 0, 0)
-
-
-class _EmbeddingUnavailable(BackendUnavailableError):
-    """The embedding model failed inside a fail-open cache: an outage, like the store's."""
-
-
-class _Counters:
-    def __init__(self, telemetry: CacheTelemetry | None = None) -> None:
-        self._lock = threading.Lock()
-        self._telemetry = telemetry  # OpenTelemetry's twin of these counters, if any
-        self.reset()
-
-    def reset(self) -> None:
-        with self._lock:
-            self.exact_hits = self.semantic_hits = 0
-            self.embedding_calls = self.embedding_failures = 0
-            self.explorations = self.observations = self.wrong_observations = 0
-            self.judge_failures = 0
-            self.similarities: deque[float] = deque(maxlen=SIMILARITIES_KEPT)
-
-    def add(self, field: str) -> None:
-        with self._lock:
-            setattr(self, field, getattr(self, field) + 1)
-        if self._telemetry is not None and field in ("embedding_calls", "embedding_failures"):
-            self._telemetry.embedding_call(failed=field == "embedding_failures")
-
-    def semantic_hit(self, similarity: float) -> None:
-        with self._lock:
-            self.semantic_hits += 1
-            self.similarities.append(similarity)
-        if self._telemetry is not None:
-            mark_semantic_hit()
-
-    def nearest(self, candidates: Sequence[SemanticCandidate], hit: SemanticHit | None) -> None:
-        """The similarity of the nearest candidate of a search (OpenTelemetry only)."""
-        if self._telemetry is not None and candidates:
-            best = max(candidate.similarity for candidate in candidates)
-            self._telemetry.nearest_similarity(best, hit is not None)
-
-    def snapshot(self, base: CacheStatistics) -> SemanticCacheStatistics:
-        with self._lock:
-            return SemanticCacheStatistics(
-                operations=base.operations,
-                exact_hits=self.exact_hits,
-                semantic_hits=self.semantic_hits,
-                embedding_calls=self.embedding_calls,
-                embedding_failures=self.embedding_failures,
-                similarities=tuple(self.similarities),
-                explorations=self.explorations,
-                observations=self.observations,
-                wrong_observations=self.wrong_observations,
-                judge_failures=self.judge_failures,
-            )
-
-
-class _VectorMemo:
-    """The vectors of recent misses, by the text embedded: the update that follows a miss
-    takes its vector from here. Bounded (least recently used go first), thread-safe."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._vectors: OrderedDict[bytes, tuple[float, ...]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def _key(text: str) -> bytes:
-        return hashlib.sha256(encode_text(text)).digest()
-
-    def put(self, text: str, vector: tuple[float, ...]) -> None:
-        if self._size == 0:
-            return
-        key = self._key(text)
-        with self._lock:
-            self._vectors[key] = vector
-            self._vectors.move_to_end(key)
-            while len(self._vectors) > self._size:
-                self._vectors.popitem(last=False)
-
-    def pop(self, text: str) -> tuple[float, ...] | None:
-        with self._lock:
-            return self._vectors.pop(self._key(text), None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._vectors.clear()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._vectors)
-
-
-@attrs.frozen
-class _Pending:
-    """An explored lookup waiting for its update: which entry, at what similarity."""
-
-    key: str
-    similarity: float
-    expires: datetime
-
-
-class _PendingObservations:
-    """Explored lookups by ``(prompt, llm_string)`` until their ``update``: bounded (least
-    recently explored go first), expiring, thread-safe (no await inside the lock)."""
-
-    def __init__(self, size: int, ttl: timedelta) -> None:
-        self._size = size
-        self._ttl = ttl
-        self._items: OrderedDict[bytes, _Pending] = OrderedDict()
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def _key(prompt: str, llm_string: str) -> bytes:
-        digest = hashlib.sha256(encode_text(prompt))
-        digest.update(b"\0")
-        digest.update(encode_text(llm_string))
-        return digest.digest()
-
-    def put(self, prompt: str, llm_string: str, key: str, similarity: float, now: datetime) -> None:
-        item = _Pending(key=key, similarity=similarity, expires=now + self._ttl)
-        slot = self._key(prompt, llm_string)
-        with self._lock:
-            self._items[slot] = item
-            self._items.move_to_end(slot)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-    def pop(self, prompt: str, llm_string: str, now: datetime) -> _Pending | None:
-        with self._lock:
-            item = self._items.pop(self._key(prompt, llm_string), None)
-        return item if item is not None and now < item.expires else None
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
-
-
-def check_embedding(embedding: Any) -> Embeddings:
-    if not callable(getattr(embedding, "embed_query", None)):
-        raise ConfigurationError(
-            f"embedding must be a LangChain Embeddings object (with embed_query), not "
-            f"{type(embedding).__name__}; for example OpenAIEmbeddings(...) or "
-            "WordLlamaEmbeddings() from langchain_elasticsearch_cache.interfaces.langchain"
-            ".wordllama"
-        )
-    return embedding  # type: ignore[no-any-return]
-
-
-def _all_zeros(raw: Any) -> bool:
-    try:
-        values = [float(item) for item in raw]
-    except (TypeError, ValueError):
-        return False
-    return bool(values) and not any(values)
-
-
-def _check_memo_size(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigurationError(
-            f"vector_memo_size must be a non-negative integer (0 disables it), got {value!r}"
-        )
-    return value
-
-
-class _SemanticCacheBase(BaseCache):
-    """Options shared by the sync and async classes."""
-
-    def __init__(
-        self,
-        embedding: Embeddings,
-        *,
-        similarity_threshold: float = DEFAULT_SIMILARITY_THRESHOLD,
-        prompt_splitter: PromptSplitter | None = None,
-        hit_guard: HitGuard | None = default_hit_guard,
-        k: int = DEFAULT_K,
-        store_input: bool = True,
-        store_input_params: bool = True,
-        metadata: Mapping[str, Any] | None = None,
-        key_scheme: KeyScheme | str | None = None,
-        ttl: timedelta | float | None = None,
-        fail_open: bool = False,
-        clock: Clock | None = None,
-        vector_memo_size: int = 4096,
-        max_error_rate: float | None = None,
-        answer_judge: AnswerJudge | None = None,
-    ) -> None:
-        self._embedding = check_embedding(embedding)
-        #: the model's identity, checked against the repository's before the first use
-        self._identity = embedding_identity(self._embedding)
-        self._policy = SemanticCachePolicy(
-            llm=LlmCachePolicy(
-                key_scheme=key_scheme,
-                store_input=store_input,
-                store_input_params=store_input_params,
-                metadata=metadata,
-                ttl=ttl,
-            ),
-            splitter=prompt_splitter,
-            similarity_threshold=similarity_threshold,
-            hit_guard=hit_guard,
-            k=k,
-            max_error_rate=max_error_rate,
-            answer_judge=answer_judge,
-        )
-        self._runtime = Runtime(fail_open=fail_open, kind="semantic")
-        self._clock: Clock = clock or utc_now
-        self._counters = _Counters(self._runtime.telemetry)
-        self._memo = _VectorMemo(_check_memo_size(vector_memo_size))
-        self._pending = _PendingObservations(PENDING_OBSERVATIONS, PENDING_TTL)
-        self._warned_judge = False
-        self._pools = False  # set by the subclass: does the repository keep a pool?
-
-    @property
-    def policy(self) -> SemanticCachePolicy:
-        return self._policy
-
-    @property
-    def embedding(self) -> Embeddings:
-        return self._embedding
-
-    @property
-    def embedding_identity(self) -> EmbeddingIdentity:
-        """Which embedding model this cache embeds with, as its index records it."""
-        return self._identity
-
-    @property
-    def statistics(self) -> SemanticCacheStatistics:
-        """An immutable snapshot: hits (exact and semantic), misses, writes, errors,
-        embedding calls, the similarity of each semantic hit, latencies."""
-        return self._counters.snapshot(self._runtime.statistics())
-
-    def reset_statistics(self) -> None:
-        self._runtime.reset_statistics()
-        self._counters.reset()
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(similarity_threshold={self._policy.similarity_threshold!r}, "
-            f"k={self._policy.k!r}, max_error_rate={self._policy.max_error_rate!r}, "
-            f"key_scheme={self._policy.llm.key_scheme.name!r}, "
-            f"ttl={self._policy.ttl!r}, fail_open={self._runtime.fail_open!r})"
-        )
-
-    # -- shared steps ------------------------------------------------------------------
-
-    def _embedding_failed(self, exc: Exception, what: str) -> Exception:
-        """What to raise for a failed embedding call: the model's own error, unless the
-        cache fails open (then an outage, which the runtime turns into a miss/no-op)."""
-        self._counters.add("embedding_failures")
-        if self._runtime.fail_open:
-            failure = _EmbeddingUnavailable(
-                f"the embedding model {what}: {type(exc).__name__}: {exc}"
-            )
-            failure.__cause__ = exc
-            return failure
-        return exc
-
-    def _vector(self, raw: Any) -> tuple[float, ...] | None:
-        """The model's answer as a vector; ``None`` for all zeros (some models embed text
-        they have no token for so: it has no direction, so it is compared exactly only)."""
-        try:
-            return validate_vector(raw)
-        except ConfigurationError as exc:
-            if _all_zeros(raw):
-                return None
-            raise self._embedding_failed(exc, "returned no usable vector") from exc
-
-    def _answer(self, hit: SemanticHit | None) -> list[Generation] | None:
-        if hit is None:
-            return None
-        self._counters.semantic_hit(hit.similarity)
-        return hit.generations
-
-    def _needs_pool(self, hit: SemanticHit | None) -> bool:
-        """Whether deciding on ``hit`` reads the repository's pool: a verified cache over
-        a pooling repository, with a candidate its own observations do not already
-        serve."""
-        if hit is None or not self._pools:
-            return False
-        decision = self._policy.verify(hit)
-        return decision is not None and not decision.serve
-
-    def _serve(
-        self,
-        prompt: str,
-        llm_string: str,
-        hit: SemanticHit | None,
-        pool: Sequence[ObservationBin] = (),
-    ) -> list[Generation] | None:
-        """A chosen candidate's answer, unless a verified cache explores it (a miss, and
-        the entry and similarity are remembered for the update that follows)."""
-        if hit is None:
-            return None
-        decision = self._policy.verify(hit, pool)
-        if decision is not None and not decision.serve:
-            key = hit.candidate.record.key
-            self._pending.put(prompt, llm_string, key, hit.similarity, self._clock())
-            self._counters.add("explorations")
-            return None
-        return self._answer(hit)
-
-    def _pending_for(self, prompt: str, llm_string: str) -> Any:
-        if not self._policy.verified:
-            return None
-        return self._pending.pop(prompt, llm_string, self._clock())
-
-    def _cached_answer(self, record: Any) -> list[Generation] | None:
-        """The explored entry's answer now, or ``None`` (gone, expired or unreadable)."""
-        if record is None or not self._policy.llm.is_live(record.llm_record, self._clock()):
-            return None
-        return self._policy.llm.answer(record.llm_record)
-
-    def _judge_failed(self, exc: BaseException) -> None:
-        self._counters.add("judge_failures")
-        first, self._warned_judge = not self._warned_judge, True
-        if first:
-            logger.warning(
-                "the answer judge failed (%s: %s); the answer is cached, nothing is learned "
-                "from it (counted in statistics.judge_failures; not repeated for this cache "
-                "object)",
-                type(exc).__name__,
-                exc,
-            )
-
-    def _observed(self, right: bool) -> None:
-        self._counters.add("observations")
-        if not right:
-            self._counters.add("wrong_observations")
-
-    def _exact(self, record: Any, now: datetime) -> list[Generation] | None:
-        generations = self._policy.exact_generations(record, now)
-        if generations is not None:
-            self._counters.add("exact_hits")
-        return generations
-
-    def _base_record(
-        self, prompt: str, llm_string: str, return_val: RETURN_VAL_TYPE
-    ) -> LlmRecord | None:
-        """The exact part of the entry to write, or ``None`` (counted, warned once) when the
-        answer could never be read back: refused before the embedding model is asked."""
-        try:
-            return self._policy.llm.record(prompt, llm_string, return_val, self._clock())
-        except UncacheableAnswerError as exc:
-            self._runtime.skip_uncacheable("update", exc)
-            return None
 
 
 def _unverifiable(repository: Any) -> ConfigurationError:
@@ -485,7 +113,7 @@ def _unverifiable(repository: Any) -> ConfigurationError:
     )
 
 
-class RepositorySemanticCache(_SemanticCacheBase, SyncLifecycle):
+class RepositorySemanticCache(SemanticCacheBase, SyncLifecycle):
     """A synchronous semantic LLM cache over any :class:`VectorRepository`.
 
     ``set_llm_cache(RepositorySemanticCache(my_vector_repository, my_embeddings))``.
@@ -581,7 +209,7 @@ class RepositorySemanticCache(_SemanticCacheBase, SyncLifecycle):
         remembered = self._memo.pop(parts.meaning)
         return remembered if remembered is not None else self._embed(parts.meaning)
 
-    def _verdict(self, pending: _Pending, fresh: list[Generation]) -> bool | None:
+    def _verdict(self, pending: PendingObservation, fresh: list[Generation]) -> bool | None:
         """Was the explored entry's answer right for this prompt? ``None``: not known."""
         cached = self._runtime.run(
             "judge", lambda: self._cached_answer(self._repository.get(pending.key)), None
@@ -627,7 +255,7 @@ class RepositorySemanticCache(_SemanticCacheBase, SyncLifecycle):
         if pending is not None and right is not None:
             self._observe(pending, right)
 
-    def _observe(self, pending: _Pending, right: bool) -> None:
+    def _observe(self, pending: PendingObservation, right: bool) -> None:
         repository: ObservingVectorRepository = self._repository  # type: ignore[assignment]
 
         def call() -> bool:
@@ -647,7 +275,7 @@ class RepositorySemanticCache(_SemanticCacheBase, SyncLifecycle):
         self._runtime.run("clear", self._repository.clear, 0)
 
 
-class AsyncRepositorySemanticCache(_SemanticCacheBase, AsyncLifecycle):
+class AsyncRepositorySemanticCache(SemanticCacheBase, AsyncLifecycle):
     """An asynchronous semantic LLM cache over any :class:`AsyncVectorRepository`.
 
     As the other async classes, the sync methods raise: use ``alookup`` / ``aupdate``.
@@ -744,7 +372,7 @@ class AsyncRepositorySemanticCache(_SemanticCacheBase, AsyncLifecycle):
 
         return await self._runtime.arun("lookup", call, None, _lookup_tally)
 
-    async def _averdict(self, pending: _Pending, fresh: list[Generation]) -> bool | None:
+    async def _averdict(self, pending: PendingObservation, fresh: list[Generation]) -> bool | None:
         """Was the explored entry's answer right for this prompt? ``None``: not known."""
 
         async def read() -> list[Generation] | None:
@@ -786,7 +414,7 @@ class AsyncRepositorySemanticCache(_SemanticCacheBase, AsyncLifecycle):
         if pending is not None and right is not None:
             await self._aobserve(pending, right)
 
-    async def _aobserve(self, pending: _Pending, right: bool) -> None:
+    async def _aobserve(self, pending: PendingObservation, right: bool) -> None:
         repository: AsyncObservingVectorRepository = self._repository  # type: ignore[assignment]
 
         async def call() -> bool:
