@@ -30,6 +30,13 @@ REPLACEMENTS = {
     "AsyncElasticsearchRepository": "ElasticsearchRepository",
     "AsyncElasticsearchVectorRepository": "ElasticsearchVectorRepository",
     "AsyncRepository": "Repository",
+    # the layers AsyncElasticsearchRepository is built from (_async/base.py ... purge.py)
+    "AsyncRepositoryBase": "RepositoryBase",
+    "AsyncIndexLifecycle": "IndexLifecycle",
+    "AsyncLookups": "Lookups",
+    "AsyncWrites": "Writes",
+    "AsyncSearches": "Searches",
+    "AsyncPurge": "Purge",
     "async_streaming_bulk": "streaming_bulk",
     "async_bulk": "bulk",
     "asyncio": "threading",  # only asyncio.Lock is used: it becomes threading.Lock
