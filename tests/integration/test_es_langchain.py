@@ -20,7 +20,7 @@ from langchain_elasticsearch_cache import (
     ElasticsearchCache,
     ElasticsearchEmbeddingsCache,
 )
-from tests.counting_fakes import CountingListChatModel, RecordingEmbeddings
+from tests.fakes import CountingListChatModel, RecordingEmbeddings
 
 pytestmark = pytest.mark.elasticsearch
 

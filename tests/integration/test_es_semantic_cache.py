@@ -28,7 +28,7 @@ from langchain_elasticsearch_cache.domain.semantic_records import (
     semantic_record_to_document,
 )
 from langchain_elasticsearch_cache.interfaces.langchain.wordllama import WordLlamaEmbeddings
-from tests.counting_fakes import CountingEmbeddings, CountingListChatModel
+from tests.fakes import CountingEmbeddings, CountingListChatModel
 
 pytestmark = pytest.mark.elasticsearch
 

@@ -28,7 +28,7 @@ from langchain_elasticsearch_cache.adapters.elasticsearch import (
     LLM_PROPERTIES,
     LLM_RECORDS,
 )
-from tests.counting_fakes import CountingListChatModel, RecordingEmbeddings
+from tests.fakes import CountingListChatModel, RecordingEmbeddings
 
 pytestmark = pytest.mark.elasticsearch
 

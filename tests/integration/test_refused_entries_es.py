@@ -26,7 +26,7 @@ from langchain_elasticsearch_cache import (
     EntryRefusedError,
 )
 from lecache_devtools.node import LocalElasticsearchNode
-from tests.counting_fakes import RecordingEmbeddings
+from tests.fakes import RecordingEmbeddings
 
 from ._nodes import local_node
 

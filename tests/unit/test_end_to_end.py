@@ -31,7 +31,7 @@ from langchain_elasticsearch_cache.interfaces.langchain import (
     InMemoryLlmCache,
     RepositoryByteStore,
 )
-from tests.counting_fakes import CountingListChatModel
+from tests.fakes import CountingListChatModel
 
 if TYPE_CHECKING:
     from conftest import FakeClock

@@ -5,7 +5,6 @@ mechanics do."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import math
 import threading
@@ -30,22 +29,11 @@ from langchain_elasticsearch_cache.domain.semantic import partition_hashes, spli
 from langchain_elasticsearch_cache.domain.semantic_records import SemanticRecord
 from langchain_elasticsearch_cache.interfaces.langchain._runtime import Runtime
 from langchain_elasticsearch_cache.interfaces.langchain.wordllama import WordLlamaEmbeddings
-from tests.counting_fakes import CountingEmbeddings, CountingListChatModel
+from tests.fakes import CountingEmbeddings, CountingListChatModel, HashEmbeddings
 
 from .conftest import FakeClock
 
 LOGGER = "langchain_elasticsearch_cache"
-
-
-class HashEmbeddings(Embeddings):
-    """Deterministic 32-dimension vectors from a hash: distinct texts are far apart."""
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return [self.embed_query(text) for text in texts]
-
-    def embed_query(self, text: str) -> list[float]:
-        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
-        return [byte / 127.5 - 1.0 for byte in digest]
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,10 @@
-"""Fakes that count what reached them, for the cache tests (unit and integration): a
-cache hit must not reach the model, and these say whether it did."""
+"""Fakes for the cache tests (unit and integration): models that count what reached them
+(a cache hit must not reach the model, and these say whether it did), and deterministic
+embeddings."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
@@ -51,3 +53,14 @@ class CountingEmbeddings(Embeddings):
         if self.garbage is not None:
             return self.garbage  # type: ignore[no-any-return]
         return self.inner.embed_query(text)
+
+
+class HashEmbeddings(Embeddings):
+    """Deterministic 32-dimension vectors from a hash: distinct texts are far apart."""
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self.embed_query(text) for text in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+        return [byte / 127.5 - 1.0 for byte in digest]
