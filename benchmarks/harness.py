@@ -16,7 +16,7 @@ from __future__ import annotations
 import gc
 import math
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,32 +104,52 @@ def _collect_now(round_index: int, per_round: int) -> bool:
     return round_index % max(1, 50 // per_round) == 0
 
 
+def _samples(
+    contenders: Sequence[Contender], rounds: int, per_round: int, warmup: int
+) -> tuple[dict[str, Outcome], Iterator[tuple[Outcome, Contender, int, bool]]]:
+    """The outcomes by name, and the samples to take in order: ``(outcome, contender,
+    sample, kept)``, ``kept`` false in the warm-up. A contender whose outcome records an
+    error is given no further sample (the schedule is read lazily, so an error recorded
+    while a sample is taken counts from the next one on)."""
+    outcomes = {c.name: Outcome(c.name, c.ops) for c in contenders}
+
+    def schedule() -> Iterator[tuple[Outcome, Contender, int, bool]]:
+        for round_number in range(-warmup, rounds):
+            if _collect_now(round_number + warmup, per_round):
+                gc.collect()
+            for contender in _rotated(contenders, round_number + warmup):
+                outcome = outcomes[contender.name]
+                for position in range(per_round):
+                    if outcome.error is not None:
+                        break
+                    sample = (round_number + warmup) * per_round + position
+                    yield outcome, contender, sample, round_number >= 0
+
+    return outcomes, schedule()
+
+
+def _failed(outcome: Outcome, exc: Exception) -> None:
+    outcome.error = _describe(exc)
+    outcome.durations.clear()
+
+
 def run_interleaved(
     contenders: Sequence[Contender], *, rounds: int, per_round: int = 1, warmup: int = 1
 ) -> list[Outcome]:
     """Time synchronous contenders, A B C A B C ..., ``rounds`` x ``per_round`` samples each."""
-    outcomes = {c.name: Outcome(c.name, c.ops) for c in contenders}
-    for round_number in range(-warmup, rounds):
-        if _collect_now(round_number + warmup, per_round):
-            gc.collect()
-        for contender in _rotated(contenders, round_number + warmup):
-            outcome = outcomes[contender.name]
-            if outcome.error is not None:
-                continue
-            for position in range(per_round):
-                sample = (round_number + warmup) * per_round + position
-                try:
-                    if contender.prepare is not None:
-                        contender.prepare(sample)
-                    started = time.perf_counter()
-                    contender.run(sample)
-                    elapsed = time.perf_counter() - started
-                except Exception as exc:
-                    outcome.error = _describe(exc)
-                    outcome.durations.clear()
-                    break
-                if round_number >= 0:
-                    outcome.durations.append(elapsed)
+    outcomes, samples = _samples(contenders, rounds, per_round, warmup)
+    for outcome, contender, sample, kept in samples:
+        try:
+            if contender.prepare is not None:
+                contender.prepare(sample)
+            started = time.perf_counter()
+            contender.run(sample)
+            elapsed = time.perf_counter() - started
+        except Exception as exc:
+            _failed(outcome, exc)
+            continue
+        if kept:
+            outcome.durations.append(elapsed)
     return list(outcomes.values())
 
 
@@ -141,30 +161,21 @@ async def arun_interleaved(
     A ``run`` that returns an awaitable is awaited inside the timed region; a plain
     synchronous ``run`` (the sequential reference) is timed as it is.
     """
-    outcomes = {c.name: Outcome(c.name, c.ops) for c in contenders}
-    for round_number in range(-warmup, rounds):
-        if _collect_now(round_number + warmup, per_round):
-            gc.collect()
-        for contender in _rotated(contenders, round_number + warmup):
-            outcome = outcomes[contender.name]
-            if outcome.error is not None:
-                continue
-            for position in range(per_round):
-                sample = (round_number + warmup) * per_round + position
-                try:
-                    if contender.prepare is not None:
-                        prepared = contender.prepare(sample)
-                        if isinstance(prepared, Awaitable):
-                            await prepared
-                    started = time.perf_counter()
-                    result = contender.run(sample)
-                    if isinstance(result, Awaitable):
-                        await result
-                    elapsed = time.perf_counter() - started
-                except Exception as exc:
-                    outcome.error = _describe(exc)
-                    outcome.durations.clear()
-                    break
-                if round_number >= 0:
-                    outcome.durations.append(elapsed)
+    outcomes, samples = _samples(contenders, rounds, per_round, warmup)
+    for outcome, contender, sample, kept in samples:
+        try:
+            if contender.prepare is not None:
+                prepared = contender.prepare(sample)
+                if isinstance(prepared, Awaitable):
+                    await prepared
+            started = time.perf_counter()
+            result = contender.run(sample)
+            if isinstance(result, Awaitable):
+                await result
+            elapsed = time.perf_counter() - started
+        except Exception as exc:
+            _failed(outcome, exc)
+            continue
+        if kept:
+            outcome.durations.append(elapsed)
     return list(outcomes.values())

@@ -99,81 +99,76 @@ def _quotient(top: float | None, bottom: float | None) -> float | None:
     return top / bottom
 
 
+#: The issue's targets that compare two contenders of one workload: ``(workload, id,
+#: description, numerator, denominator, threshold, at most)``, the quotient of the two
+#: contenders' medians (a throughput target divides the other contender's time by ours).
+_PAIR_TARGETS: tuple[tuple[str, str, str, str, str, float, bool], ...] = (
+    (
+        "llm_lookup_hit",
+        "lookup_vs_raw",
+        "lookup hit: ours <= 1.10 x raw GET",
+        "ours",
+        "raw",
+        1.10,
+        True,
+    ),
+    (
+        "llm_lookup_hit",
+        "lookup_vs_seed",
+        "lookup hit: ours <= 1.0 x seed",
+        "ours",
+        "seed",
+        1.0,
+        True,
+    ),
+    (
+        "llm_update",
+        "update_vs_seed",
+        "update throughput: ours >= 10 x seed",
+        "seed",
+        "ours",
+        10.0,
+        False,
+    ),
+    (
+        "embeddings_mget",
+        "mget_vs_raw",
+        "mget 1,000: ours <= 1.15 x raw mget",
+        "ours",
+        "raw",
+        1.15,
+        True,
+    ),
+    (
+        "embeddings_mset",
+        "mset_vs_seed",
+        "mset 1,000: ours >= 5 x seed (throughput)",
+        "seed",
+        "ours",
+        5.0,
+        False,
+    ),
+    (
+        "async_lookups",
+        "async_vs_sequential",
+        "1,000 concurrent alookup >= 5 x faster than 1,000 sequential sync lookups",
+        "ours_sync_sequential",
+        "ours",
+        5.0,
+        False,
+    ),
+)
+
+
 def evaluate_targets(workloads: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The issue's targets, from one run's medians."""
     targets: list[dict[str, Any]] = []
-    if "llm_lookup_hit" in workloads:
-        ours = _median(workloads, "llm_lookup_hit", "ours")
-        targets.append(
-            _target(
-                "lookup_vs_raw",
-                "lookup hit: ours <= 1.10 x raw GET",
-                _quotient(ours, _median(workloads, "llm_lookup_hit", "raw")),
-                1.10,
-                at_most=True,
+    for workload, target_id, description, top, bottom, threshold, at_most in _PAIR_TARGETS:
+        if workload in workloads:
+            value = _quotient(
+                _median(workloads, workload, top), _median(workloads, workload, bottom)
             )
-        )
-        targets.append(
-            _target(
-                "lookup_vs_seed",
-                "lookup hit: ours <= 1.0 x seed",
-                _quotient(ours, _median(workloads, "llm_lookup_hit", "seed")),
-                1.0,
-                at_most=True,
-            )
-        )
-    if "llm_update" in workloads:
-        targets.append(
-            _target(
-                "update_vs_seed",
-                "update throughput: ours >= 10 x seed",
-                _quotient(
-                    _median(workloads, "llm_update", "seed"),
-                    _median(workloads, "llm_update", "ours"),
-                ),
-                10.0,
-                at_most=False,
-            )
-        )
-    if "embeddings_mget" in workloads:
-        targets.append(
-            _target(
-                "mget_vs_raw",
-                "mget 1,000: ours <= 1.15 x raw mget",
-                _quotient(
-                    _median(workloads, "embeddings_mget", "ours"),
-                    _median(workloads, "embeddings_mget", "raw"),
-                ),
-                1.15,
-                at_most=True,
-            )
-        )
-    if "embeddings_mset" in workloads:
-        targets.append(
-            _target(
-                "mset_vs_seed",
-                "mset 1,000: ours >= 5 x seed (throughput)",
-                _quotient(
-                    _median(workloads, "embeddings_mset", "seed"),
-                    _median(workloads, "embeddings_mset", "ours"),
-                ),
-                5.0,
-                at_most=False,
-            )
-        )
-    if "async_lookups" in workloads:
-        targets.append(
-            _target(
-                "async_vs_sequential",
-                "1,000 concurrent alookup >= 5 x faster than 1,000 sequential sync lookups",
-                _quotient(
-                    _median(workloads, "async_lookups", "ours_sync_sequential"),
-                    _median(workloads, "async_lookups", "ours"),
-                ),
-                5.0,
-                at_most=False,
-            )
-        )
+            targets.append(_target(target_id, description, value, threshold, at_most=at_most))
     scale = sorted(
         (int(key.rsplit("_", 1)[1]), key) for key in workloads if key.startswith("scale_lookup_")
     )

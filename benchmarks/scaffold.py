@@ -11,7 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ __all__ = [
     "log_targets",
     "measure",
     "node",
+    "ratio_target",
+    "run_command",
     "write_results",
 ]
 
@@ -123,3 +125,33 @@ def write_results(
 def log_targets(document: Mapping[str, Any]) -> None:
     for target in document["targets"]:
         log(f"target {target['description']}: {target['detail']}")
+
+
+def ratio_target(
+    target_id: str, description: str, ratio: float, limit: float, note: str = ""
+) -> dict[str, Any]:
+    """The target that ours/raw (``ratio``) is at most ``limit``; ``note`` ends the detail's
+    parenthesis."""
+    met = ratio <= limit
+    return {
+        "id": target_id,
+        "description": description,
+        "value": ratio,
+        "met": met,
+        "detail": f"{'met' if met else 'missed'}: ours/raw {ratio:.3f} (target <= {limit}{note})",
+    }
+
+
+def run_command(
+    arguments: argparse.Namespace, plan: Any, run: Callable[..., dict[str, Any]]
+) -> int:
+    """The rest of a command of :func:`benchmark_parser`: ``run`` the plan (synthetic with
+    ``--synthetic``) on the node of the arguments, then log the targets."""
+    if arguments.synthetic:
+        plan = replace(plan, synthetic=True)
+    with node(arguments.es_url, arguments.heap) as (url, source):
+        document = run(
+            url, plan, name=arguments.name, out_dir=arguments.out_dir, node_source=source
+        )
+    log_targets(document)
+    return 0

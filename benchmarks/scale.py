@@ -31,12 +31,11 @@ results)::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +54,7 @@ from langchain_elasticsearch_cache.adapters.elasticsearch.mappings import (
 from langchain_elasticsearch_cache.domain.semantic_records import VectorQuery
 
 from .environment import describe, load_average
+from .scaffold import node
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 MODEL = "model-a"
@@ -321,21 +321,6 @@ def run_scale(
     return document
 
 
-@contextlib.contextmanager
-def _node(url: str | None, heap: str) -> Iterator[tuple[str, str]]:
-    if url:
-        yield url.rstrip("/"), "ES_URL (reused)"
-        return
-    from lecache_devtools.node import LocalElasticsearchNode
-
-    node = LocalElasticsearchNode(heap=heap)
-    try:
-        started = node.url if node.is_running() else node.start()
-        yield started, f"LocalElasticsearchNode {node.version}, heap {heap}, started for this run"
-    finally:
-        node.stop()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.scale", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
@@ -353,7 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     entries, queries = (2_000, 60) if arguments.quick else (arguments.entries, arguments.queries)
     name = arguments.name or ("scale-quick" if arguments.quick else f"scale-{entries}")
-    with _node(arguments.es_url, arguments.heap) as (url, source):
+    with node(arguments.es_url, arguments.heap) as (url, source):
         run_scale(
             url,
             entries=entries,

@@ -54,7 +54,14 @@ from langchain_elasticsearch_cache.domain.semantic_records import VectorQuery
 
 from .harness import Contender, run_interleaved, summarize
 from .render import storage_markdown
-from .scaffold import RESULTS_DIR, benchmark_parser, log_targets, measure, node, write_results
+from .scaffold import (
+    RESULTS_DIR,
+    benchmark_parser,
+    measure,
+    ratio_target,
+    run_command,
+    write_results,
+)
 
 __all__ = ["SemanticPlan", "main", "recall", "run_semantic", "sentence", "vectors"]
 
@@ -463,16 +470,13 @@ def _targets(document: dict[str, Any]) -> list[dict[str, Any]]:
         ratio = entry["ours/raw"]
         if ratio is None:
             continue
-        met = ratio <= RATIO_TARGET
         targets.append(
-            {
-                "id": f"nearest_vs_raw_{entry['entries']}",
-                "description": f"nearest() vs the bare knn search at {entry['entries']} entries",
-                "value": ratio,
-                "met": met,
-                "detail": f"{'met' if met else 'missed'}: ours/raw {ratio:.3f} "
-                f"(target <= {RATIO_TARGET})",
-            }
+            ratio_target(
+                f"nearest_vs_raw_{entry['entries']}",
+                f"nearest() vs the bare knn search at {entry['entries']} entries",
+                ratio,
+                RATIO_TARGET,
+            )
         )
     return targets
 
@@ -518,14 +522,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.sizes:
         sizes = tuple(int(part) for part in arguments.sizes.split(","))
         plan = SemanticPlan(**{**asdict(plan), "latency_sizes": sizes})
-    if arguments.synthetic:
-        plan = SemanticPlan(**{**asdict(plan), "synthetic": True})
-    with node(arguments.es_url, arguments.heap) as (url, source):
-        document = run_semantic(
-            url, plan, name=arguments.name, out_dir=arguments.out_dir, node_source=source
-        )
-    log_targets(document)
-    return 0
+    return run_command(arguments, plan, run_semantic)
 
 
 if __name__ == "__main__":

@@ -27,14 +27,13 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from elasticsearch import AsyncElasticsearch, Elasticsearch
-from langchain_core.embeddings import Embeddings
 from langchain_core.outputs import Generation
 
 from langchain_elasticsearch_cache import AsyncRepositorySemanticCache, RepositorySemanticCache
@@ -50,6 +49,8 @@ from langchain_elasticsearch_cache.domain.semantic import (
 
 from .environment import describe, load_average
 from .harness import Contender, run_interleaved, summarize
+from .scaffold import node
+from .semantic_cache import PrecomputedEmbeddings
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 LLM_STRING = "[('_type', 'benchmark-chat-model'), ('stop', None)]"
@@ -61,22 +62,6 @@ SOURCE_FIELDS = "hits.hits._index,hits.hits._id,hits.hits._score,hits.hits._sour
 
 def _log(message: str) -> None:
     print(time.strftime("%H:%M:%S ") + message, file=sys.stderr, flush=True)
-
-
-class Precomputed(Embeddings):
-    """Vectors from a dict: the embedding model's own cost is left out."""
-
-    def __init__(self, table: dict[str, list[float]]) -> None:
-        self._table = table
-
-    def embed_query(self, text: str) -> list[float]:
-        return self._table[text]
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return [self._table[text] for text in texts]
-
-    async def aembed_query(self, text: str) -> list[float]:  # no executor hop
-        return self._table[text]
 
 
 def _letters(number: int) -> str:
@@ -152,11 +137,11 @@ def latency(
         t: list(map(float, v)) for texts, m in paths.values() for t, v in zip(texts, m, strict=True)
     }
     cache = RepositorySemanticCache(
-        ElasticsearchVectorRepository(client, index), Precomputed(table)
+        ElasticsearchVectorRepository(client, index), PrecomputedEmbeddings(table)
     )
     # the same without the hit guard: what the guard's rules cost on the hit path
     unguarded = RepositorySemanticCache(
-        ElasticsearchVectorRepository(client, index), Precomputed(table), hit_guard=None
+        ElasticsearchVectorRepository(client, index), PrecomputedEmbeddings(table), hit_guard=None
     )
     policy = SemanticCachePolicy()
     llm_hash, context_hash = partition_hashes(LLM_STRING, "")
@@ -249,7 +234,7 @@ async def throughput(
         t: list(map(float, v)) for texts, m in paths.values() for t, v in zip(texts, m, strict=True)
     }
     cache = AsyncRepositorySemanticCache(
-        AsyncElasticsearchVectorRepository(client, index), Precomputed(table)
+        AsyncElasticsearchVectorRepository(client, index), PrecomputedEmbeddings(table)
     )
     policy = SemanticCachePolicy()
     llm_hash, context_hash = partition_hashes(LLM_STRING, "")
@@ -365,21 +350,6 @@ def _write(document: dict[str, Any], out_dir: Path, name: str) -> None:
     (out_dir / f"{name}.json").write_text(json.dumps(document, indent=2) + "\n")
 
 
-@contextlib.contextmanager
-def _node(url: str | None, heap: str) -> Iterator[tuple[str, str]]:
-    if url:
-        yield url.rstrip("/"), "ES_URL (reused)"
-        return
-    from lecache_devtools.node import LocalElasticsearchNode
-
-    node = LocalElasticsearchNode(heap=heap)
-    try:
-        started = node.url if node.is_running() else node.start()
-        yield started, f"LocalElasticsearchNode {node.version}, heap {heap}, started for this run"
-    finally:
-        node.stop()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.semantic_paths", description=__doc__
@@ -399,7 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         entries, rounds, total = arguments.entries, arguments.rounds, arguments.total
     name = arguments.name or ("semantic-paths-quick" if arguments.quick else "semantic-paths")
-    with _node(arguments.es_url, arguments.heap) as (url, source):
+    with node(arguments.es_url, arguments.heap) as (url, source):
         run(
             url,
             entries=entries,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -46,9 +46,16 @@ class RefusingElasticsearch:
         return f"http://{host!s}:{port}"
 
 
+#: what a stub answers a request: ``(status, Content-Type, further headers, body)``
+Answer = tuple[int, str, dict[str, str], bytes]
+
+
 @contextmanager
-def refusing_elasticsearch() -> Iterator[RefusingElasticsearch]:
-    body = json.dumps(_BODY).encode()
+def _serving(
+    answer: Callable[[BaseHTTPRequestHandler, RefusingElasticsearch], Answer],
+) -> Iterator[RefusingElasticsearch]:
+    """A stub on a free local port that records each request, then sends what ``answer``
+    makes of it (no body to ``HEAD``); stopped afterwards."""
     holder: list[RefusingElasticsearch] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -57,16 +64,15 @@ def refusing_elasticsearch() -> Iterator[RefusingElasticsearch]:
         def _answer(self) -> None:
             stub = holder[0]
             stub.requests.append((self.command, self.path))
-            auth = self.headers.get("Authorization")
-            if auth:
-                stub.authorizations.append(auth)
+            status, content_type, headers, body = answer(self, stub)
             length = int(self.headers.get("Content-Length") or 0)
             if length:
                 self.rfile.read(length)
-            self.send_response(401)
-            self.send_header("Content-Type", "application/json")
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
             self.send_header("X-elastic-product", "Elasticsearch")
-            self.send_header("WWW-Authenticate", 'Basic realm="security", charset="UTF-8"')
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             if self.command != "HEAD":
@@ -91,6 +97,21 @@ def refusing_elasticsearch() -> Iterator[RefusingElasticsearch]:
         thread.join(timeout=5)
 
 
+@contextmanager
+def refusing_elasticsearch() -> Iterator[RefusingElasticsearch]:
+    body = json.dumps(_BODY).encode()
+    challenge = {"WWW-Authenticate": 'Basic realm="security", charset="UTF-8"'}
+
+    def answer(request: BaseHTTPRequestHandler, stub: RefusingElasticsearch) -> Answer:
+        auth = request.headers.get("Authorization")
+        if auth:
+            stub.authorizations.append(auth)
+        return 401, "application/json", challenge, body
+
+    with _serving(answer) as stub:
+        yield stub
+
+
 _INFO = {
     "name": "stub",
     "cluster_name": "stub",
@@ -110,43 +131,14 @@ def failing_elasticsearch(
         "error": {"type": "stub_exception", "reason": f"the stub answers {status}"},
         "status": status,
     }
-    holder: list[RefusingElasticsearch] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def answer(request: BaseHTTPRequestHandler, stub: RefusingElasticsearch) -> Answer:
+        root = request.path.split("?")[0] == "/"
+        if hang_seconds and not root:
+            time.sleep(hang_seconds)
+        code, body = (200, _INFO) if root else (status, error)
+        accept = request.headers.get("Accept") or "application/json"
+        return code, accept.split(",")[0], {}, json.dumps(body).encode()
 
-        def _answer(self) -> None:
-            holder[0].requests.append((self.command, self.path))
-            if hang_seconds and self.path.split("?")[0] != "/":
-                time.sleep(hang_seconds)
-            length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
-            code, body = (200, _INFO) if self.path.split("?")[0] == "/" else (status, error)
-            data = json.dumps(body).encode()
-            self.send_response(code)
-            accept = self.headers.get("Accept") or "application/json"
-            self.send_header("Content-Type", accept.split(",")[0])
-            self.send_header("X-elastic-product", "Elasticsearch")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(data)
-
-        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _answer
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass  # quiet
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    stub = RefusingElasticsearch(server)
-    holder.append(stub)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with _serving(answer) as stub:
         yield stub
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

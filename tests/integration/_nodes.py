@@ -15,7 +15,6 @@ from collections.abc import Iterator, Mapping
 from typing import NoReturn
 
 import pytest
-from elasticsearch import Elasticsearch
 
 from lecache_devtools.node import DEFAULT_VERSION, LocalElasticsearchNode
 
@@ -46,19 +45,3 @@ def local_node(
         yield node
     finally:
         node.stop()
-
-
-def api_key(admin: Elasticsearch, name: str, pattern: str, privileges: tuple[str, ...]) -> str:
-    """An encoded API key holding exactly ``privileges`` on the indices ``pattern`` and no
-    cluster privilege, valid for an hour."""
-    created = admin.security.create_api_key(
-        name=f"{name}-{'-'.join(privileges) or 'none'}",
-        expiration="1h",
-        role_descriptors={
-            "role": {
-                "cluster": [],
-                "indices": [{"names": [pattern], "privileges": list(privileges)}],
-            }
-        },
-    )
-    return str(created["encoded"])

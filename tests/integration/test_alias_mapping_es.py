@@ -39,7 +39,7 @@ from langchain_elasticsearch_cache.adapters.elasticsearch.retention import (
 )
 from lecache_devtools.node import LocalElasticsearchNode
 
-from ._nodes import api_key
+from ._secured import admin_client, api_key, basic_options, key_options
 
 pytestmark = pytest.mark.elasticsearch
 
@@ -50,31 +50,12 @@ LLM_STRING = "fake-llm"
 
 @pytest.fixture(scope="module")
 def admin(secure_node: LocalElasticsearchNode) -> Iterator[Elasticsearch]:
-    client = Elasticsearch(**secure_node.client_options(), request_timeout=60)  # type: ignore[arg-type]
-    try:
+    with admin_client(secure_node, PREFIX, lift_read_only=True) as client:
         yield client
-    finally:
-        client.indices.put_settings(
-            index=f"{PREFIX}*",
-            settings={"index.blocks.read_only": None},
-            allow_no_indices=True,
-        )
-        client.indices.delete(index=f"{PREFIX}*", ignore_unavailable=True, allow_no_indices=True)
-        client.close()
-
-
-def _admin_options(node: LocalElasticsearchNode) -> dict[str, Any]:
-    return {
-        "es_url": node.url,
-        "es_user": node.username,
-        "es_password": node.password,
-        "ca_certs": node.ca_certs,
-    }
 
 
 def _key_options(node: LocalElasticsearchNode, admin: Elasticsearch) -> dict[str, Any]:
-    key = api_key(admin, "alias-mapping", f"{PREFIX}*", CACHE_ROLE)
-    return {"es_url": node.url, "es_api_key": key, "ca_certs": node.ca_certs}
+    return key_options(node, api_key(admin, "alias-mapping", f"{PREFIX}*", CACHE_ROLE))
 
 
 # -- one write and one read per cache kind ---------------------------------------------------
@@ -129,7 +110,7 @@ def test_a_cache_on_a_rolled_over_alias(
     put, get = KINDS[kind]
     alias = f"{PREFIX}{kind}-{uuid.uuid4().hex[:8]}"
     old = bootstrap_alias(admin, alias, kind)
-    put(_admin_options(secure_node), alias, "old entry")
+    put(basic_options(secure_node), alias, "old entry")
     admin.indices.refresh(index=alias)
     new = rollover(admin, alias, max_docs=1).new_index
     if read_only:
@@ -164,7 +145,7 @@ def test_only_the_write_index_gets_the_fields_it_lacks(
     admin.indices.create(index=old, mappings=mappings, aliases={alias: {}})
     admin.indices.create(index=new, mappings=mappings, aliases={alias: {"is_write_index": True}})
 
-    _llm_put(_admin_options(secure_node), alias, "prompt")
+    _llm_put(basic_options(secure_node), alias, "prompt")
 
     found = admin.indices.get_mapping(index=alias).body
     assert found[new]["mappings"]["properties"]["llm_params"] == {"type": "text", "index": False}

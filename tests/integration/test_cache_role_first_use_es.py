@@ -45,7 +45,7 @@ from langchain_elasticsearch_cache.interfaces.langchain.embedding_identity impor
 )
 from lecache_devtools.node import LocalElasticsearchNode
 
-from ._nodes import api_key
+from ._secured import admin_client, api_key, key_options
 
 pytestmark = pytest.mark.elasticsearch
 
@@ -57,24 +57,14 @@ ANSWER = [Generation(text="Paris")]
 
 @pytest.fixture(scope="module")
 def admin(secure_node: LocalElasticsearchNode) -> Iterator[Elasticsearch]:
-    client = Elasticsearch(**secure_node.client_options(), request_timeout=60)  # type: ignore[arg-type]
-    try:
+    with admin_client(secure_node, PREFIX, lift_read_only=True) as client:
         yield client
-    finally:
-        client.indices.put_settings(
-            index=f"{PREFIX}*",
-            settings={"index.blocks.read_only": None},
-            allow_no_indices=True,
-        )
-        client.indices.delete(index=f"{PREFIX}*", ignore_unavailable=True, allow_no_indices=True)
-        client.close()
 
 
 def _key_options(
     node: LocalElasticsearchNode, admin: Elasticsearch, privileges: tuple[str, ...]
 ) -> dict[str, Any]:
-    key = api_key(admin, "first-use", f"{PREFIX}*", privileges)
-    return {"es_url": node.url, "es_api_key": key, "ca_certs": node.ca_certs}
+    return key_options(node, api_key(admin, "first-use", f"{PREFIX}*", privileges))
 
 
 def _recorded(admin: Elasticsearch, index: str) -> Any:

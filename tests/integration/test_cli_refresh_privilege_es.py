@@ -12,10 +12,8 @@ count and export every entry.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,11 +26,10 @@ from langchain_elasticsearch_cache import ElasticsearchCache
 from langchain_elasticsearch_cache.adapters.elasticsearch import LLM_RECORDS
 from lecache_devtools.node import LocalElasticsearchNode
 
-from ._nodes import api_key
+from ._secured import admin_client, api_key, basic_options, run_cli
 
 pytestmark = pytest.mark.elasticsearch
 
-ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "refresh-priv-"
 #: what ``stats`` and ``export`` need, but ``maintenance`` (``monitor``: index statistics)
 READ_ONLY = ("read", "view_index_metadata", "monitor")
@@ -41,12 +38,8 @@ ENTRIES = 3
 
 @pytest.fixture(scope="module")
 def admin(secure_node: LocalElasticsearchNode) -> Iterator[Elasticsearch]:
-    client = Elasticsearch(**secure_node.client_options(), request_timeout=60)  # type: ignore[arg-type]
-    try:
+    with admin_client(secure_node, PREFIX) as client:
         yield client
-    finally:
-        client.indices.delete(index=f"{PREFIX}*", ignore_unavailable=True, allow_no_indices=True)
-        client.close()
 
 
 def _api_key(admin: Elasticsearch, privileges: tuple[str, ...]) -> str:
@@ -56,13 +49,7 @@ def _api_key(admin: Elasticsearch, privileges: tuple[str, ...]) -> str:
 def _unrefreshed_entries(node: LocalElasticsearchNode, admin: Elasticsearch, index: str) -> None:
     """``ENTRIES`` entries in ``index`` (an index or an alias), not refreshed."""
     admin.indices.put_settings(index=index, settings={"index": {"refresh_interval": "-1"}})
-    options = {
-        "es_url": node.url,
-        "es_user": node.username,
-        "es_password": node.password,
-        "ca_certs": node.ca_certs,
-    }
-    with ElasticsearchCache(index, **options) as cache:  # type: ignore[arg-type]
+    with ElasticsearchCache(index, **basic_options(node)) as cache:
         for n in range(ENTRIES):
             cache.update(f"prompt-{n}", "llm", [Generation(text=f"answer-{n}")])
 
@@ -87,18 +74,8 @@ def _llm_alias(node: LocalElasticsearchNode, admin: Elasticsearch) -> str:
 
 
 def _cli(node: LocalElasticsearchNode, key: str, *args: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ES_")}
-    environment.update(ES_URL=node.url, ES_CA_CERTS=str(node.ca_certs), ES_API_KEY=key)
-    return subprocess.run(
-        [sys.executable, "-m", "langchain_elasticsearch_cache", *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        cwd=ROOT,
-        env=environment,
-        check=False,
-    )
+    connection = {"ES_URL": node.url, "ES_CA_CERTS": str(node.ca_certs), "ES_API_KEY": key}
+    return run_cli(*args, connection=connection)
 
 
 def _assert_maintenance_named(done: subprocess.CompletedProcess[str]) -> None:

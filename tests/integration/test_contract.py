@@ -22,7 +22,6 @@ from langchain_elasticsearch_cache.adapters.memory import (
     AsyncInMemoryRepository,
     InMemoryRepository,
 )
-from langchain_elasticsearch_cache.domain.entries import EmbeddingRecord, LlmRecord
 from langchain_elasticsearch_cache.testing.contract import (
     AsyncEmbeddingRepositoryContract,
     AsyncLlmRepositoryContract,
@@ -40,49 +39,67 @@ CORRUPT_EMBEDDING = {"text_input": "no vector", "timestamp": "2024-01-01T00:00:0
 # -- memory ---------------------------------------------------------------------------
 
 
-class TestMemoryLlm(LlmRepositoryContract):
+class _Memory:
+    """The in-memory repository, bounded to ``maxsize`` records where the class sets it."""
+
+    maxsize: int | None = None
+
     @pytest.fixture
-    def repository(self) -> InMemoryRepository[LlmRecord]:
-        return InMemoryRepository()
+    def repository(self) -> InMemoryRepository[Any]:
+        return InMemoryRepository(maxsize=self.maxsize)
 
 
-class TestBoundedMemoryLlm(LlmRepositoryContract):
+class _AsyncMemory:
+    """:class:`_Memory`, async."""
+
+    maxsize: int | None = None
+
+    @pytest.fixture
+    def repository(self) -> AsyncInMemoryRepository[Any]:
+        return AsyncInMemoryRepository(maxsize=self.maxsize)
+
+
+class TestMemoryLlm(_Memory, LlmRepositoryContract):
+    pass
+
+
+class TestBoundedMemoryLlm(_Memory, LlmRepositoryContract):
     """A bounded store larger than any test's records keeps the same semantics."""
 
-    @pytest.fixture
-    def repository(self) -> InMemoryRepository[LlmRecord]:
-        return InMemoryRepository(maxsize=10_000)
+    maxsize = 10_000
 
 
-class TestBoundedAsyncMemoryLlm(AsyncLlmRepositoryContract):
-    @pytest.fixture
-    def repository(self) -> AsyncInMemoryRepository[LlmRecord]:
-        return AsyncInMemoryRepository(maxsize=10_000)
+class TestBoundedAsyncMemoryLlm(_AsyncMemory, AsyncLlmRepositoryContract):
+    maxsize = 10_000
 
 
-class TestMemoryEmbedding(EmbeddingRepositoryContract):
-    @pytest.fixture
-    def repository(self) -> InMemoryRepository[EmbeddingRecord]:
-        return InMemoryRepository()
+class TestMemoryEmbedding(_Memory, EmbeddingRepositoryContract):
+    pass
 
 
-class TestAsyncMemoryLlm(AsyncLlmRepositoryContract):
-    @pytest.fixture
-    def repository(self) -> AsyncInMemoryRepository[LlmRecord]:
-        return AsyncInMemoryRepository()
+class TestAsyncMemoryLlm(_AsyncMemory, AsyncLlmRepositoryContract):
+    pass
 
 
-class TestAsyncMemoryEmbedding(AsyncEmbeddingRepositoryContract):
-    @pytest.fixture
-    def repository(self) -> AsyncInMemoryRepository[EmbeddingRecord]:
-        return AsyncInMemoryRepository()
+class TestAsyncMemoryEmbedding(_AsyncMemory, AsyncEmbeddingRepositoryContract):
+    pass
 
 
 # -- Elasticsearch, sync --------------------------------------------------------------
 
 
-class _SyncCorruption(CorruptDocumentContract):
+class _SyncElasticsearch(CorruptDocumentContract):
+    """The Elasticsearch repository of ``records`` (small chunks), and a document of its
+    index that this kind cannot read: ``corrupt_document``."""
+
+    records: Any
     corrupt_document: dict[str, Any]
+
+    @pytest.fixture
+    def repository(
+        self, es_client: Elasticsearch, index_name: str
+    ) -> Iterator[ElasticsearchRepository[Any]]:
+        yield ElasticsearchRepository(es_client, index_name, self.records, chunk_size=CHUNK)
 
     async def store_corrupt_document(self, repository: Any, key: str) -> None:
         repository.count()  # make sure the index exists with its mapping
@@ -90,25 +107,15 @@ class _SyncCorruption(CorruptDocumentContract):
 
 
 @pytest.mark.elasticsearch
-class TestElasticsearchLlm(_SyncCorruption, LlmRepositoryContract):
+class TestElasticsearchLlm(_SyncElasticsearch, LlmRepositoryContract):
+    records = LLM_RECORDS
     corrupt_document = CORRUPT_LLM
-
-    @pytest.fixture
-    def repository(
-        self, es_client: Elasticsearch, index_name: str
-    ) -> Iterator[ElasticsearchRepository[LlmRecord]]:
-        yield ElasticsearchRepository(es_client, index_name, LLM_RECORDS, chunk_size=CHUNK)
 
 
 @pytest.mark.elasticsearch
-class TestElasticsearchEmbedding(_SyncCorruption, EmbeddingRepositoryContract):
+class TestElasticsearchEmbedding(_SyncElasticsearch, EmbeddingRepositoryContract):
+    records = EMBEDDING_RECORDS
     corrupt_document = CORRUPT_EMBEDDING
-
-    @pytest.fixture
-    def repository(
-        self, es_client: Elasticsearch, index_name: str
-    ) -> Iterator[ElasticsearchRepository[EmbeddingRecord]]:
-        yield ElasticsearchRepository(es_client, index_name, EMBEDDING_RECORDS, chunk_size=CHUNK)
 
 
 # -- Elasticsearch, async -------------------------------------------------------------
@@ -120,8 +127,19 @@ _LARGE_BODY = pytest.mark.filterwarnings(
 )
 
 
-class _AsyncCorruption(CorruptDocumentContract):
+class _AsyncElasticsearch(CorruptDocumentContract):
+    """:class:`_SyncElasticsearch`, async."""
+
+    records: Any
     corrupt_document: dict[str, Any]
+
+    @pytest.fixture
+    async def repository(
+        self, async_es_client: AsyncElasticsearch, index_name: str
+    ) -> AsyncIterator[AsyncElasticsearchRepository[Any]]:
+        yield AsyncElasticsearchRepository(
+            async_es_client, index_name, self.records, chunk_size=CHUNK
+        )
 
     async def store_corrupt_document(self, repository: Any, key: str) -> None:
         await repository.count()  # make sure the index exists with its mapping
@@ -132,27 +150,13 @@ class _AsyncCorruption(CorruptDocumentContract):
 
 @pytest.mark.elasticsearch
 @_LARGE_BODY
-class TestAsyncElasticsearchLlm(_AsyncCorruption, AsyncLlmRepositoryContract):
+class TestAsyncElasticsearchLlm(_AsyncElasticsearch, AsyncLlmRepositoryContract):
+    records = LLM_RECORDS
     corrupt_document = CORRUPT_LLM
-
-    @pytest.fixture
-    async def repository(
-        self, async_es_client: AsyncElasticsearch, index_name: str
-    ) -> AsyncIterator[AsyncElasticsearchRepository[LlmRecord]]:
-        yield AsyncElasticsearchRepository(
-            async_es_client, index_name, LLM_RECORDS, chunk_size=CHUNK
-        )
 
 
 @pytest.mark.elasticsearch
 @_LARGE_BODY
-class TestAsyncElasticsearchEmbedding(_AsyncCorruption, AsyncEmbeddingRepositoryContract):
+class TestAsyncElasticsearchEmbedding(_AsyncElasticsearch, AsyncEmbeddingRepositoryContract):
+    records = EMBEDDING_RECORDS
     corrupt_document = CORRUPT_EMBEDDING
-
-    @pytest.fixture
-    async def repository(
-        self, async_es_client: AsyncElasticsearch, index_name: str
-    ) -> AsyncIterator[AsyncElasticsearchRepository[EmbeddingRecord]]:
-        yield AsyncElasticsearchRepository(
-            async_es_client, index_name, EMBEDDING_RECORDS, chunk_size=CHUNK
-        )

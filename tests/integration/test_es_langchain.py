@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import pytest
 from elasticsearch import AsyncElasticsearch, Elasticsearch
 from langchain_classic.embeddings import CacheBackedEmbeddings
-from langchain_core.embeddings import DeterministicFakeEmbedding
-from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_tests.integration_tests import (
     AsyncCacheTestSuite,
     BaseStoreAsyncTests,
     BaseStoreSyncTests,
     SyncCacheTestSuite,
 )
-from pydantic import Field
 
 from langchain_elasticsearch_cache import (
     AsyncElasticsearchCache,
@@ -24,6 +20,7 @@ from langchain_elasticsearch_cache import (
     ElasticsearchCache,
     ElasticsearchEmbeddingsCache,
 )
+from tests.fakes import CountingListChatModel, RecordingEmbeddings
 
 pytestmark = pytest.mark.elasticsearch
 
@@ -68,25 +65,9 @@ class TestAsyncStoreSuite(BaseStoreAsyncTests[bytes]):
         )
 
 
-class CountingChatModel(FakeListChatModel):
-    calls: int = 0
-
-    def _call(self, *args: Any, **kwargs: Any) -> str:
-        self.calls += 1
-        return super()._call(*args, **kwargs)
-
-
-class CountingEmbeddings(DeterministicFakeEmbedding):
-    embedded: list[str] = Field(default_factory=list)
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        self.embedded.extend(texts)
-        return super().embed_documents(texts)
-
-
 def test_chat_model_is_called_once_for_two_identical_invokes(es_url: str, index_name: str) -> None:
     with ElasticsearchCache(index_name, es_url=es_url) as cache:
-        model = CountingChatModel(responses=["first", "second"], cache=cache)
+        model = CountingListChatModel(responses=["first", "second"], cache=cache)
         assert model.invoke("hello").content == "first"
         assert model.invoke("hello").content == "first"
         assert model.calls == 1
@@ -103,7 +84,7 @@ def test_global_llm_cache_is_used(es_client: Elasticsearch, index_name: str) -> 
     cache = ElasticsearchCache(index_name, client=es_client)
     set_llm_cache(cache)
     try:
-        model = CountingChatModel(responses=["only answer", "unexpected"])
+        model = CountingListChatModel(responses=["only answer", "unexpected"])
         assert model.invoke("global").content == "only answer"
         assert model.invoke("global").content == "only answer"
         assert model.calls == 1
@@ -113,7 +94,7 @@ def test_global_llm_cache_is_used(es_client: Elasticsearch, index_name: str) -> 
 
 async def test_async_chat_model_is_called_once(es_url: str, index_name: str) -> None:
     async with AsyncElasticsearchCache(index_name, es_url=es_url) as cache:
-        model = CountingChatModel(responses=["first", "second"], cache=cache)
+        model = CountingListChatModel(responses=["first", "second"], cache=cache)
         assert (await model.ainvoke("hello")).content == "first"
         assert (await model.ainvoke("hello")).content == "first"
         assert model.calls == 1
@@ -123,7 +104,7 @@ def test_cache_backed_embeddings_make_no_model_call_the_second_time(
     es_client: Elasticsearch, index_name: str
 ) -> None:
     store = ElasticsearchEmbeddingsCache(index_name, client=es_client)
-    model = CountingEmbeddings(size=16, embedded=[])
+    model = RecordingEmbeddings(size=16, embedded=[])
     embedder = CacheBackedEmbeddings.from_bytes_store(model, store, namespace="fake-16")
     texts = [f"text {i}" for i in range(50)] + [""]
     first = embedder.embed_documents(texts)
@@ -138,7 +119,7 @@ async def test_async_cache_backed_embeddings_make_no_model_call_the_second_time(
     async_es_client: AsyncElasticsearch, index_name: str
 ) -> None:
     store = AsyncElasticsearchEmbeddingsCache(index_name, client=async_es_client)
-    model = CountingEmbeddings(size=8, embedded=[])
+    model = RecordingEmbeddings(size=8, embedded=[])
     embedder = CacheBackedEmbeddings.from_bytes_store(model, store, namespace="fake-8")
     texts = [f"async text {i}" for i in range(20)]
     first = await embedder.aembed_documents(texts)

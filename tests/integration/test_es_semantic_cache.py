@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 from langchain_core.embeddings import Embeddings
-from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.load import dumps
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import Generation
@@ -29,6 +28,7 @@ from langchain_elasticsearch_cache.domain.semantic_records import (
     semantic_record_to_document,
 )
 from langchain_elasticsearch_cache.interfaces.langchain.wordllama import WordLlamaEmbeddings
+from tests.fakes import CountingEmbeddings, CountingListChatModel
 
 pytestmark = pytest.mark.elasticsearch
 
@@ -49,24 +49,6 @@ class Clock:
         self.now += timedelta(seconds=seconds)
 
 
-class CountingEmbeddings(Embeddings):
-    """Wraps an embedding model; counts calls; fails on demand (a model outage)."""
-
-    def __init__(self, inner: Embeddings) -> None:
-        self.inner = inner
-        self.calls: list[str] = []
-        self.failure: Exception | None = None
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return [self.embed_query(text) for text in texts]
-
-    def embed_query(self, text: str) -> list[float]:
-        self.calls.append(text)
-        if self.failure is not None:
-            raise self.failure
-        return self.inner.embed_query(text)
-
-
 class ShortEmbeddings(Embeddings):
     """Three-dimension vectors: another 'embedding model' for the dims mismatch."""
 
@@ -77,16 +59,8 @@ class ShortEmbeddings(Embeddings):
         return [1.0, float(len(text) % 7), 0.5]
 
 
-class CountingChatModel(FakeListChatModel):
-    calls: int = 0
-
-    def _call(self, *args: Any, **kwargs: Any) -> str:
-        self.calls += 1
-        return super()._call(*args, **kwargs)
-
-
-def _model(cache: Any, *responses: str) -> CountingChatModel:
-    return CountingChatModel(responses=list(responses) or ["model answer"], cache=cache)
+def _model(cache: Any, *responses: str) -> CountingListChatModel:
+    return CountingListChatModel(responses=list(responses) or ["model answer"], cache=cache)
 
 
 def closed_port_url() -> str:

@@ -8,31 +8,19 @@ refresh so each lookup sees the update before it, as the suites expect.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from elasticsearch import AsyncElasticsearch, Elasticsearch
-from langchain_core.embeddings import Embeddings
 from langchain_tests.integration_tests import AsyncCacheTestSuite, SyncCacheTestSuite
 
 from langchain_elasticsearch_cache import (
     AsyncElasticsearchSemanticCache,
     ElasticsearchSemanticCache,
 )
+from tests.fakes import HashEmbeddings
 
 pytestmark = pytest.mark.elasticsearch
-
-
-class HashEmbeddings(Embeddings):
-    """Deterministic 32-dimension vectors from a hash: distinct texts are far apart."""
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return [self.embed_query(text) for text in texts]
-
-    def embed_query(self, text: str) -> list[float]:
-        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
-        return [byte / 127.5 - 1.0 for byte in digest]
 
 
 class TestElasticsearchSemanticCache(SyncCacheTestSuite):

@@ -13,10 +13,7 @@ from typing import Any
 import pytest
 from elasticsearch import AsyncElasticsearch, Elasticsearch
 from langchain_classic.embeddings import CacheBackedEmbeddings
-from langchain_core.embeddings import DeterministicFakeEmbedding
-from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.outputs import Generation
-from pydantic import Field
 
 from langchain_elasticsearch_cache import (
     AsyncElasticsearchCache,
@@ -31,24 +28,9 @@ from langchain_elasticsearch_cache.adapters.elasticsearch import (
     LLM_PROPERTIES,
     LLM_RECORDS,
 )
+from tests.fakes import CountingListChatModel, RecordingEmbeddings
 
 pytestmark = pytest.mark.elasticsearch
-
-
-class CountingChatModel(FakeListChatModel):
-    calls: int = 0
-
-    def _call(self, *args: Any, **kwargs: Any) -> str:
-        self.calls += 1
-        return super()._call(*args, **kwargs)
-
-
-class CountingEmbeddings(DeterministicFakeEmbedding):
-    embedded: list[str] = Field(default_factory=list)
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        self.embedded.extend(texts)
-        return super().embed_documents(texts)
 
 
 def _mapped(
@@ -141,14 +123,14 @@ def test_conflicting_index_is_refused_at_the_first_lookup(
     with pytest.raises(ConfigurationError) as refused:
         if kind == "llm":
             cache = ElasticsearchCache(index_name, client=es_client, fail_open=True)
-            model = CountingChatModel(responses=["paid for"], cache=cache)
+            model = CountingListChatModel(responses=["paid for"], cache=cache)
             try:
                 model.invoke("question")
             finally:
                 assert model.calls == 0  # refused before the model was paid for
         else:
             store = ElasticsearchEmbeddingsCache(index_name, client=es_client, fail_open=True)
-            embedder = CountingEmbeddings(size=4, embedded=[])
+            embedder = RecordingEmbeddings(size=4, embedded=[])
             backed = CacheBackedEmbeddings.from_bytes_store(embedder, store, namespace="m")
             try:
                 backed.embed_documents(["text"])
@@ -171,7 +153,7 @@ async def test_async_conflicting_index_is_refused_at_the_first_lookup(
     with pytest.raises(ConfigurationError) as refused:
         if kind == "llm":
             cache = AsyncElasticsearchCache(index_name, client=async_es_client, fail_open=True)
-            model = CountingChatModel(responses=["paid for"], cache=cache)
+            model = CountingListChatModel(responses=["paid for"], cache=cache)
             try:
                 await model.ainvoke("question")
             finally:
@@ -180,7 +162,7 @@ async def test_async_conflicting_index_is_refused_at_the_first_lookup(
             store = AsyncElasticsearchEmbeddingsCache(
                 index_name, client=async_es_client, fail_open=True
             )
-            embedder = CountingEmbeddings(size=4, embedded=[])
+            embedder = RecordingEmbeddings(size=4, embedded=[])
             backed = CacheBackedEmbeddings.from_bytes_store(embedder, store, namespace="m")
             try:
                 await backed.aembed_documents(["text"])

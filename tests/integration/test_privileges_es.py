@@ -19,13 +19,10 @@ import asyncio
 import logging
 import os
 import re
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,11 +42,10 @@ from langchain_elasticsearch_cache.adapters.elasticsearch.retention import (
 )
 from lecache_devtools.node import LocalElasticsearchNode
 
-from ._nodes import api_key
+from ._secured import ROOT, admin_client, api_key, key_options, run_cli
 
 pytestmark = pytest.mark.elasticsearch
 
-ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "priv-"  # every index of this module; the keys hold their privileges on priv-*
 
 #: The documented roles (index privileges on the cache's index or alias pattern; none of
@@ -112,12 +108,8 @@ _MATRIX: dict[tuple[str, str | None], dict[str, str]] = {}
 
 @pytest.fixture(scope="module")
 def admin(secure_node: LocalElasticsearchNode) -> Iterator[Elasticsearch]:
-    client = Elasticsearch(**secure_node.client_options(), request_timeout=60)  # type: ignore[arg-type]
-    try:
+    with admin_client(secure_node, PREFIX) as client:
         yield client
-    finally:
-        client.indices.delete(index=f"{PREFIX}*", ignore_unavailable=True, allow_no_indices=True)
-        client.close()
 
 
 def _api_key(admin: Elasticsearch, privileges: tuple[str, ...]) -> str:
@@ -137,7 +129,7 @@ class Env:
         self.key = key
 
     def options(self) -> dict[str, Any]:
-        return {"es_url": self.node.url, "es_api_key": self.key, "ca_certs": self.node.ca_certs}
+        return key_options(self.node, self.key)
 
     def admin_options(self) -> dict[str, Any]:
         return {
@@ -302,24 +294,13 @@ class CliDenied(Exception):
 
 
 def _cli(env: Env, *args: str, admin: bool = False, stdin: str | None = None) -> str:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("ES_")}
-    environment["ES_URL"] = env.node.url
-    environment["ES_CA_CERTS"] = str(env.node.ca_certs)
+    connection = {"ES_URL": env.node.url, "ES_CA_CERTS": str(env.node.ca_certs)}
     if admin:
-        environment["ES_USER"] = str(env.node.username)
-        environment["ES_PASSWORD"] = str(env.node.password)
+        connection["ES_USER"] = str(env.node.username)
+        connection["ES_PASSWORD"] = str(env.node.password)
     else:
-        environment["ES_API_KEY"] = env.key
-    run = subprocess.run(
-        [sys.executable, "-m", "langchain_elasticsearch_cache", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        env=environment,
-        input=stdin,
-        check=False,
-    )
+        connection["ES_API_KEY"] = env.key
+    run = run_cli(*args, connection=connection, stdin=stdin)
     assert "Traceback" not in run.stderr, run.stderr
     if run.returncode == 3 and "permission denied" in run.stderr:
         raise CliDenied(run.stderr)

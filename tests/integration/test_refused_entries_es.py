@@ -15,11 +15,9 @@ from typing import Any
 
 import pytest
 from langchain_classic.embeddings import CacheBackedEmbeddings
-from langchain_core.embeddings import DeterministicFakeEmbedding
 from langchain_core.language_models.chat_models import SimpleChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import Generation
-from pydantic import Field
 
 from langchain_elasticsearch_cache import (
     AsyncElasticsearchCache,
@@ -28,6 +26,7 @@ from langchain_elasticsearch_cache import (
     EntryRefusedError,
 )
 from lecache_devtools.node import LocalElasticsearchNode
+from tests.fakes import RecordingEmbeddings
 
 from ._nodes import local_node
 
@@ -62,14 +61,6 @@ class SizedChatModel(SimpleChatModel):
     def _call(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> str:
         self.calls += 1
         return BIG if "everything" in str(messages[-1].content) else "short"
-
-
-class CountingEmbeddings(DeterministicFakeEmbedding):
-    embedded: list[str] = Field(default_factory=list)
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        self.embedded.extend(texts)
-        return super().embed_documents(texts)
 
 
 def _refusal_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -131,7 +122,7 @@ def test_a_bulk_request_over_the_limit_is_split(
 ) -> None:
     # each vector is about 11 kB in its document; 40 of them do not fit in one request
     with ElasticsearchEmbeddingsCache(index, es_url=small_node.url) as store:
-        model = CountingEmbeddings(size=400, embedded=[])
+        model = RecordingEmbeddings(size=400, embedded=[])
         embedder = CacheBackedEmbeddings.from_bytes_store(model, store, namespace="m")
         texts = [f"text {i}" for i in range(40)]
         first = embedder.embed_documents(texts)
@@ -167,7 +158,7 @@ def test_oversized_vectors_reach_the_caller_under_fail_open(
     small_node: LocalElasticsearchNode, index: str
 ) -> None:
     with ElasticsearchEmbeddingsCache(index, es_url=small_node.url, fail_open=True) as store:
-        model = CountingEmbeddings(size=8000, embedded=[])  # about 200 kB per vector
+        model = RecordingEmbeddings(size=8000, embedded=[])  # about 200 kB per vector
         embedder = CacheBackedEmbeddings.from_bytes_store(model, store, namespace="m")
         vectors = embedder.embed_documents(["one", "two"])
         assert [len(vector) for vector in vectors] == [8000, 8000]

@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
 import re
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -46,11 +43,11 @@ from langchain_elasticsearch_cache import (
 from lecache_devtools.node import LocalElasticsearchNode, generate_tls_files
 
 from ._nodes import local_node
+from ._secured import basic_options, run_cli
 
 pytestmark = pytest.mark.elasticsearch
 
 FAST = 5.0  # seconds: a refused credential or certificate must not be retried for long
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -109,15 +106,6 @@ def other_ca(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(generate_tls_files(tmp_path_factory.mktemp("other-ca")).ca_cert)
 
 
-def _basic(node: LocalElasticsearchNode) -> dict[str, Any]:
-    return {
-        "es_url": node.url,
-        "es_user": node.username,
-        "es_password": node.password,
-        "ca_certs": node.ca_certs,
-    }
-
-
 def _secrets(node: LocalElasticsearchNode, *keys: dict[str, str]) -> list[str]:
     assert node.password
     header = base64.b64encode(f"elastic:{node.password}".encode()).decode()
@@ -149,9 +137,9 @@ def test_the_node_requires_tls_and_credentials(secure_node: LocalElasticsearchNo
 def test_basic_auth_with_ca_verification(
     secure_node: LocalElasticsearchNode, secure_index: str
 ) -> None:
-    with ElasticsearchCache(secure_index, **_basic(secure_node)) as cache:
+    with ElasticsearchCache(secure_index, **basic_options(secure_node)) as cache:
         _round_trip(cache)
-    with ElasticsearchEmbeddingsCache(f"{secure_index}-emb", **_basic(secure_node)) as store:
+    with ElasticsearchEmbeddingsCache(f"{secure_index}-emb", **basic_options(secure_node)) as store:
         store.mset([("text", b"\x00\x01vector")])
         assert store.mget(["text", "absent"]) == [b"\x00\x01vector", None]
 
@@ -159,11 +147,11 @@ def test_basic_auth_with_ca_verification(
 async def test_async_basic_auth_with_ca_verification(
     secure_node: LocalElasticsearchNode, secure_index: str
 ) -> None:
-    async with AsyncElasticsearchCache(secure_index, **_basic(secure_node)) as cache:
+    async with AsyncElasticsearchCache(secure_index, **basic_options(secure_node)) as cache:
         await cache.aupdate("prompt", "llm", [Generation(text="answer")])
         assert await cache.alookup("prompt", "llm") == [Generation(text="answer")]
     async with AsyncElasticsearchEmbeddingsCache(
-        f"{secure_index}-emb", **_basic(secure_node)
+        f"{secure_index}-emb", **basic_options(secure_node)
     ) as store:
         await store.amset([("text", b"vector")])
         assert await store.amget(["text"]) == [b"vector"]
@@ -227,7 +215,7 @@ def _fails_fast(expected: type[CacheError], build: Any) -> CacheError:
 
 
 def test_wrong_password(secure_node: LocalElasticsearchNode, secure_index: str) -> None:
-    options = {**_basic(secure_node), "es_password": "not-the-password", "fail_open": True}
+    options = {**basic_options(secure_node), "es_password": "not-the-password", "fail_open": True}
     error = _fails_fast(AuthenticationError, lambda: ElasticsearchCache(secure_index, **options))
     message = str(error)
     assert "authentication failed" in message
@@ -276,7 +264,7 @@ def test_invalidated_api_key(
 def test_untrusted_certificate(
     secure_node: LocalElasticsearchNode, secure_index: str, other_ca: str, which: str
 ) -> None:
-    options = {**_basic(secure_node), "fail_open": True}
+    options = {**basic_options(secure_node), "fail_open": True}
     options["ca_certs"] = None if which == "no ca_certs" else other_ca
     error = _fails_fast(TlsVerificationError, lambda: ElasticsearchCache(secure_index, **options))
     message = str(error)
@@ -289,7 +277,7 @@ def test_untrusted_certificate(
 async def test_async_untrusted_certificate(
     secure_node: LocalElasticsearchNode, secure_index: str, other_ca: str
 ) -> None:
-    options = {**_basic(secure_node), "ca_certs": other_ca, "fail_open": True}
+    options = {**basic_options(secure_node), "ca_certs": other_ca, "fail_open": True}
     cache = AsyncElasticsearchCache(secure_index, **options)
     try:
         started = time.monotonic()
@@ -307,13 +295,13 @@ def test_host_name_not_in_the_certificate(
     (``127.1`` reaches 127.0.0.1 but is neither of them)."""
     port = secure_node.http_port
     with ElasticsearchCache(
-        secure_index, **{**_basic(secure_node), "es_url": f"https://localhost:{port}"}
+        secure_index, **{**basic_options(secure_node), "es_url": f"https://localhost:{port}"}
     ) as cache:
         _round_trip(cache)  # localhost is in the certificate
     error = _fails_fast(
         TlsVerificationError,
         lambda: ElasticsearchCache(
-            secure_index, **{**_basic(secure_node), "es_url": f"https://127.1:{port}"}
+            secure_index, **{**basic_options(secure_node), "es_url": f"https://127.1:{port}"}
         ),
     )
     assert "certificate verify failed" in str(error)
@@ -321,7 +309,7 @@ def test_host_name_not_in_the_certificate(
 
 
 def test_http_url_for_an_https_node(secure_node: LocalElasticsearchNode, secure_index: str) -> None:
-    options = {**_basic(secure_node), "es_url": secure_node.url.replace("https:", "http:")}
+    options = {**basic_options(secure_node), "es_url": secure_node.url.replace("https:", "http:")}
     with pytest.raises(ConfigurationError, match="TLS options need an https:// es_url"):
         ElasticsearchCache(secure_index, **options)  # ca_certs with http://: refused up front
     del options["ca_certs"]
@@ -361,11 +349,11 @@ async def test_no_secret_in_reprs_logs_or_errors(
     userinfo = url.replace("https://", f"https://elastic:{secure_node.password}@")
 
     working: list[Any] = [
-        ElasticsearchCache(secure_index, **_basic(secure_node)),
+        ElasticsearchCache(secure_index, **basic_options(secure_node)),
         ElasticsearchCache(secure_index, **with_key),
         ElasticsearchCache(secure_index, es_url=userinfo, ca_certs=ca),
         ElasticsearchEmbeddingsCache(f"{secure_index}-emb", **with_key),
-        AsyncElasticsearchCache(secure_index, **_basic(secure_node)),
+        AsyncElasticsearchCache(secure_index, **basic_options(secure_node)),
         AsyncElasticsearchEmbeddingsCache(f"{secure_index}-emb", **with_key),
     ]
     for cache in working:
@@ -393,7 +381,9 @@ async def test_no_secret_in_reprs_logs_or_errors(
     await async_client.close()
 
     failing = [
-        lambda: ElasticsearchCache(secure_index, **{**_basic(secure_node), "es_password": "x" * 8}),
+        lambda: ElasticsearchCache(
+            secure_index, **{**basic_options(secure_node), "es_password": "x" * 8}
+        ),
         lambda: ElasticsearchCache(secure_index, **{**with_key, "ca_certs": other_ca}),
         lambda: ElasticsearchCache(
             secure_index,
@@ -435,33 +425,16 @@ async def test_no_secret_in_reprs_logs_or_errors(
 # -- the command line ------------------------------------------------------------------------
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("ES_")  # the flags below are the only connection settings
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "langchain_elasticsearch_cache", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-        env=environment,
-        check=False,
-    )
-
-
 def test_cli_never_prints_credentials(
     secure_node: LocalElasticsearchNode, secure_index: str, api_key: dict[str, str]
 ) -> None:
-    with ElasticsearchCache(secure_index, **_basic(secure_node)) as cache:
+    with ElasticsearchCache(secure_index, **basic_options(secure_node)) as cache:
         _round_trip(cache)
     assert secure_node.password and secure_node.ca_certs
     common = ["--es-url", secure_node.url, "--ca-certs", secure_node.ca_certs]
     secrets = _secrets(secure_node, api_key)
 
-    ok = _cli(
+    ok = run_cli(
         "stats",
         secure_index,
         *common,
@@ -473,17 +446,17 @@ def test_cli_never_prints_credentials(
     assert ok.returncode == 0, ok.stderr
     assert re.search(r"documents:\s+1\b", ok.stdout), ok.stdout
 
-    with_key = _cli("stats", secure_index, *common, "--es-api-key", api_key["encoded"])
+    with_key = run_cli("stats", secure_index, *common, "--es-api-key", api_key["encoded"])
     assert with_key.returncode == 0, with_key.stderr
 
-    wrong = _cli(
+    wrong = run_cli(
         "stats", secure_index, *common, "--es-user", "elastic", "--es-password", "wrong-password"
     )
     assert wrong.returncode == 3  # cannot connect or authenticate
     assert "authentication failed" in wrong.stderr
     assert "wrong-password" not in wrong.stdout + wrong.stderr
 
-    untrusted = _cli(
+    untrusted = run_cli(
         "stats",
         secure_index,
         "--es-url",

@@ -8,11 +8,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,9 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from langchain_elasticsearch_cache.interfaces import cli
 from langchain_elasticsearch_cache.interfaces.cli.calibrate import parse_threshold_grid
+
+#: main() configures logging for its process: undone after each test
+pytestmark = pytest.mark.usefixtures("cli_logging_restored")
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = "tests.fake_embeddings:table"
@@ -73,16 +74,6 @@ EXPECTED_ROWS = [
     (0.95, 1, 0, 2, 1.0, 1 / 3, 0.5, 1 / 6),
     (0.97, 0, 0, 3, 1.0, 0.0, 0.0, 0.0),
 ]
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """main() configures logging for its process; undo that after each test."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def _jsonl(path: Path, rows: list[dict[str, object]]) -> Path:

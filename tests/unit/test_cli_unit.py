@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -41,19 +40,6 @@ T = datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=timezone.utc)
 def _no_connection(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("ES_URL", "ES_CLOUD_ID", "ES_API_KEY", "ES_USER", "ES_PASSWORD", "ES_CA_CERTS"):
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """main() configures logging for its process; undo that after each test."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    noisy = {name: logging.getLogger(name).level for name in ("elastic_transport", "elasticsearch")}
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    for name, old in noisy.items():
-        logging.getLogger(name).setLevel(old)
 
 
 # -- durations ---------------------------------------------------------------------------

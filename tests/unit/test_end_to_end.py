@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
 from langchain_core.globals import set_llm_cache
-from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.stores import ByteStore
 from pydantic import Field
 
@@ -32,21 +31,12 @@ from langchain_elasticsearch_cache.interfaces.langchain import (
     InMemoryLlmCache,
     RepositoryByteStore,
 )
+from tests.fakes import CountingListChatModel
 
 if TYPE_CHECKING:
     from conftest import FakeClock
 
 # --- fakes ------------------------------------------------------------------------------
-
-
-class CountingChatModel(FakeListChatModel):
-    """Answers from ``responses`` in turn and counts how often the model really ran."""
-
-    calls: int = 0
-
-    def _call(self, *args: Any, **kwargs: Any) -> str:
-        self.calls += 1
-        return super()._call(*args, **kwargs)
 
 
 class CountingEmbeddings(DeterministicFakeEmbedding):
@@ -141,7 +131,7 @@ except ImportError:  # pragma: no cover
 
 def test_second_identical_invoke_is_served_from_cache() -> None:
     cache = InMemoryLlmCache()
-    model = CountingChatModel(responses=["first answer", "second answer"], cache=cache)
+    model = CountingListChatModel(responses=["first answer", "second answer"], cache=cache)
 
     assert model.invoke("What is 2+2?").content == "first answer"
     assert model.calls == 1
@@ -156,7 +146,7 @@ def test_second_identical_invoke_is_served_from_cache() -> None:
 
 def test_different_prompt_misses() -> None:
     cache = InMemoryLlmCache()
-    model = CountingChatModel(responses=["a", "b", "c"], cache=cache)
+    model = CountingListChatModel(responses=["a", "b", "c"], cache=cache)
 
     assert model.invoke("prompt one").content == "a"
     assert model.invoke("prompt two").content == "b"
@@ -169,7 +159,7 @@ def test_different_prompt_misses() -> None:
 
 def test_different_call_parameters_miss() -> None:
     cache = InMemoryLlmCache()
-    model = CountingChatModel(responses=["a", "b", "c"], cache=cache)
+    model = CountingListChatModel(responses=["a", "b", "c"], cache=cache)
 
     assert model.invoke("same prompt").content == "a"
     assert model.invoke("same prompt", stop=["\n"]).content == "b"
@@ -180,8 +170,8 @@ def test_different_call_parameters_miss() -> None:
 
 def test_differently_configured_models_do_not_share_entries() -> None:
     cache = InMemoryLlmCache()
-    one = CountingChatModel(responses=["from model one"], cache=cache)
-    two = CountingChatModel(responses=["from model two"], cache=cache)
+    one = CountingListChatModel(responses=["from model one"], cache=cache)
+    two = CountingListChatModel(responses=["from model two"], cache=cache)
 
     assert one.invoke("hello").content == "from model one"
     assert two.invoke("hello").content == "from model two"
@@ -190,7 +180,7 @@ def test_differently_configured_models_do_not_share_entries() -> None:
 
 def test_stored_record_holds_prompt_params_and_metadata() -> None:
     cache = InMemoryLlmCache(metadata={"project": "e2e"})
-    model = CountingChatModel(responses=["x"], cache=cache)
+    model = CountingListChatModel(responses=["x"], cache=cache)
     model.invoke("remember me")
 
     (record,) = list(cache.repository.scan())
@@ -202,7 +192,7 @@ def test_stored_record_holds_prompt_params_and_metadata() -> None:
 
 def test_store_input_false_keeps_neither_prompt_nor_params() -> None:
     cache = InMemoryLlmCache(store_input=False, store_input_params=False)
-    model = CountingChatModel(responses=["x"], cache=cache)
+    model = CountingListChatModel(responses=["x"], cache=cache)
     model.invoke("secret prompt")
     model.invoke("secret prompt")
 
@@ -214,7 +204,7 @@ def test_store_input_false_keeps_neither_prompt_nor_params() -> None:
 
 def test_legacy_keys_are_the_seeds_md5_of_prompt_and_llm_string() -> None:
     cache = InMemoryLlmCache(key_scheme="legacy")
-    model = CountingChatModel(responses=["x"], cache=cache)
+    model = CountingListChatModel(responses=["x"], cache=cache)
     model.invoke("hello")
 
     (record,) = list(cache.repository.scan())
@@ -227,7 +217,7 @@ def test_legacy_keys_are_the_seeds_md5_of_prompt_and_llm_string() -> None:
 def test_global_llm_cache_is_used_by_models_without_their_own() -> None:
     cache = InMemoryLlmCache()
     set_llm_cache(cache)
-    model = CountingChatModel(responses=["first", "second"])
+    model = CountingListChatModel(responses=["first", "second"])
 
     assert model.invoke("hi").content == "first"
     assert model.invoke("hi").content == "first"
@@ -237,7 +227,7 @@ def test_global_llm_cache_is_used_by_models_without_their_own() -> None:
 
 async def test_async_invoke_uses_async_cache() -> None:
     cache = AsyncInMemoryLlmCache()
-    model = CountingChatModel(responses=["first", "second"], cache=cache)
+    model = CountingListChatModel(responses=["first", "second"], cache=cache)
 
     assert (await model.ainvoke("async prompt")).content == "first"
     assert (await model.ainvoke("async prompt")).content == "first"
@@ -250,7 +240,7 @@ async def test_async_invoke_uses_async_cache() -> None:
 
 async def test_async_invoke_with_sync_cache_works_through_executor() -> None:
     cache = InMemoryLlmCache()
-    model = CountingChatModel(responses=["first", "second"], cache=cache)
+    model = CountingListChatModel(responses=["first", "second"], cache=cache)
 
     assert (await model.ainvoke("p")).content == "first"
     assert model.invoke("p").content == "first"
@@ -259,7 +249,7 @@ async def test_async_invoke_with_sync_cache_works_through_executor() -> None:
 
 
 def test_sync_invoke_with_async_only_cache_raises_like_the_seed() -> None:
-    model = CountingChatModel(responses=["x"], cache=AsyncInMemoryLlmCache())
+    model = CountingListChatModel(responses=["x"], cache=AsyncInMemoryLlmCache())
     with pytest.raises(NotImplementedError, match="alookup"):
         model.invoke("p")
     assert model.calls == 0

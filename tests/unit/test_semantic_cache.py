@@ -5,7 +5,6 @@ mechanics do."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import math
 import threading
@@ -14,7 +13,6 @@ from typing import Any
 
 import pytest
 from langchain_core.embeddings import Embeddings
-from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.load import dumps
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import Generation
@@ -31,52 +29,11 @@ from langchain_elasticsearch_cache.domain.semantic import partition_hashes, spli
 from langchain_elasticsearch_cache.domain.semantic_records import SemanticRecord
 from langchain_elasticsearch_cache.interfaces.langchain._runtime import Runtime
 from langchain_elasticsearch_cache.interfaces.langchain.wordllama import WordLlamaEmbeddings
+from tests.fakes import CountingEmbeddings, CountingListChatModel, HashEmbeddings
 
 from .conftest import FakeClock
 
 LOGGER = "langchain_elasticsearch_cache"
-
-
-class CountingEmbeddings(Embeddings):
-    """Wraps an embedding model; counts calls; fails or returns ``garbage`` on demand."""
-
-    def __init__(self, inner: Embeddings) -> None:
-        self.inner = inner
-        self.calls: list[str] = []
-        self.failure: Exception | None = None
-        self.garbage: Any = None
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return [self.embed_query(text) for text in texts]
-
-    def embed_query(self, text: str) -> list[float]:
-        self.calls.append(text)
-        if self.failure is not None:
-            raise self.failure
-        if self.garbage is not None:
-            return self.garbage  # type: ignore[no-any-return]
-        return self.inner.embed_query(text)
-
-
-class HashEmbeddings(Embeddings):
-    """Deterministic 32-dimension vectors from a hash: distinct texts are far apart."""
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return [self.embed_query(text) for text in texts]
-
-    def embed_query(self, text: str) -> list[float]:
-        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
-        return [byte / 127.5 - 1.0 for byte in digest]
-
-
-class CountingChatModel(FakeListChatModel):
-    """A fake chat model that counts how often it is really called."""
-
-    calls: int = 0
-
-    def _call(self, *args: Any, **kwargs: Any) -> str:
-        self.calls += 1
-        return super()._call(*args, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +52,8 @@ def cache(embeddings: CountingEmbeddings, clock: FakeClock) -> Iterator[InMemory
         yield semantic_cache
 
 
-def _model(cache: Any, *responses: str) -> CountingChatModel:
-    return CountingChatModel(responses=list(responses) or ["model answer"], cache=cache)
+def _model(cache: Any, *responses: str) -> CountingListChatModel:
+    return CountingListChatModel(responses=list(responses) or ["model answer"], cache=cache)
 
 
 def _cos(embedding: Embeddings, a: str, b: str) -> float:

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-
 import pytest
 
 from langchain_elasticsearch_cache.interfaces import cli
 
-
-@pytest.fixture(autouse=True)
-def _logging_restored() -> Iterator[None]:
-    """cli.main() adds a handler on the (captured) stderr: take it away afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    noisy = {name: logging.getLogger(name).level for name in ("elastic_transport", "elasticsearch")}
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    for name, noisy_level in noisy.items():
-        logging.getLogger(name).setLevel(noisy_level)
+# cli.main() adds a handler on the (captured) stderr: taken away after each test
+pytestmark = pytest.mark.usefixtures("cli_logging_restored")
 
 
 def test_demo_semantic_in_memory(

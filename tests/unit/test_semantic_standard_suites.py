@@ -11,8 +11,7 @@ import pytest
 from langchain_tests.integration_tests import AsyncCacheTestSuite, SyncCacheTestSuite
 
 from langchain_elasticsearch_cache import AsyncInMemorySemanticCache, InMemorySemanticCache
-
-from .test_semantic_cache import HashEmbeddings
+from tests.fakes import HashEmbeddings
 
 
 class TestInMemorySemanticCache(SyncCacheTestSuite):
