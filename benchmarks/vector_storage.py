@@ -8,8 +8,9 @@ Layouts (the rest of the mapping is the cache's, ``hnsw`` float graph):
 * ``repository``: what the cache writes, through the repository
   (``ElasticsearchVectorRepository.put_many``, the index created by it): on 9.1+ vectors
   out of ``_source`` (read back from the index) and a vector not of unit length also kept
-  exactly in ``_source`` (``prompt_vector_exact``); on 8.x the vector in ``_source`` as
-  float32 JSON numbers. Read back by the repository's ``get`` (and ``scan``, as export);
+  exactly in ``_source`` (``prompt_vector_exact``); before 9.1 the vector left out of
+  ``_source`` by the mapping (``_source.excludes``), read back from doc values, with the
+  same exact copy. Read back by the repository's ``get`` (and ``scan``, as export);
 * ``repository_unit``, ``repository_norm_3``: the same with only unit vectors (what
   embedding models return) or only vectors of norm 3;
 * ``source_json``: what the cache wrote before: the vector as JSON numbers in ``_source``
@@ -22,8 +23,13 @@ Layouts (the rest of the mapping is the cache's, ``hnsw`` float graph):
 
 Entries (the same in every layout): unit float32 vectors (as embedding models return)
 written as float64 JSON numbers, and the same number of non-unit vectors (norm 3),
-``--entries`` each, force merged to one segment. "exact" = every number read back equals
-the number written; "float32-exact" = equal after rounding what was written to float32.
+``--entries`` each, flushed, then force merged to one segment once the shard's retention
+leases have passed every write (synced every 30 s): until a commit holds a write and the
+leases have passed it, the node keeps its source, excluded fields included, as
+``_recovery_source``, and a merge keeps it too. The size is read once the node's
+store-size cache (10 s) has expired. "exact" = every number
+read back equals the number written; "float32-exact" = equal after rounding what was
+written to float32.
 """
 
 from __future__ import annotations
@@ -154,6 +160,32 @@ def _read_through_repository(
     return out
 
 
+#: ``index.store.stats_refresh_interval`` (10 s by default, not dynamic) plus a margin
+_STORE_STATS_SECONDS = 11.0
+
+
+def _wait_for_retention_leases(client: Elasticsearch, index: str, timeout: float = 300) -> None:
+    """Wait until every retention lease of ``index`` retains no write made so far (the
+    leases are synced every 30 s): a merge afterwards drops the ``_recovery_source`` of
+    every document, as a cache's merges do in time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        shards = client.indices.stats(index=index, level="shards")["indices"][index]["shards"]
+        copies = [copy for listed in shards.values() for copy in listed]
+        if all(
+            copy["retention_leases"]["leases"]
+            and all(
+                lease["retaining_seq_no"] > copy["seq_no"]["max_seq_no"]
+                for lease in copy["retention_leases"]["leases"]
+            )
+            for copy in copies
+        ):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the retention leases of {index!r} did not advance in {timeout} s")
+        time.sleep(2)
+
+
 def measure(client: Elasticsearch, layout: str, entries: int, dims: int) -> dict[str, Any]:
     index = f"bench-storage-{layout.replace('_', '-')}"
     through_repository = layout.startswith("repository")
@@ -178,8 +210,11 @@ def measure(client: Elasticsearch, layout: str, entries: int, dims: int) -> dict
         actions = ({"_index": index, "_id": key, "_source": _source(key, v)} for key, v in rows)
         helpers.bulk(client, actions, chunk_size=1_000)
     client.indices.refresh(index=index)
+    client.indices.flush(index=index)  # a commit holding every write (see the docstring)
+    _wait_for_retention_leases(client, index)
     client.options(request_timeout=3600).indices.forcemerge(index=index, max_num_segments=1)
     client.indices.refresh(index=index)
+    time.sleep(_STORE_STATS_SECONDS)  # the size after the merge, not the one cached before
     row = client.cat.indices(index=index, bytes="b", h="pri.store.size,docs.count", format="json")
     docs = int(row.body[0]["docs.count"])
     disk = int(row.body[0]["pri.store.size"])

@@ -28,7 +28,13 @@ from langchain_elasticsearch_cache.adapters.elasticsearch import (
     AsyncElasticsearchVectorRepository,
     ElasticsearchVectorRepository,
 )
-from langchain_elasticsearch_cache.adapters.elasticsearch.admin import PointInTime
+from langchain_elasticsearch_cache.adapters.elasticsearch.admin import (
+    PointInTime,
+    vectors_from_doc_values,
+)
+from langchain_elasticsearch_cache.adapters.elasticsearch.mappings import (
+    SEMANTIC_RECORDS_DOC_VALUE_VECTORS,
+)
 from langchain_elasticsearch_cache.domain.errors import ConfigurationError
 from langchain_elasticsearch_cache.domain.ports import AsyncVectorRepository, VectorRepository
 from langchain_elasticsearch_cache.domain.semantic_records import (
@@ -495,25 +501,30 @@ def test_semantic_properties_extend_the_llm_mapping() -> None:
 def test_the_export_scan_returns_vectors_through_fields(
     es_client: Elasticsearch, index_name: str
 ) -> None:
-    """What the CLI's export reads (``PointInTime.pages``): on 9.x ``_source`` has no
-    vector, so it is asked for with ``fields`` and put back by ``RecordKind.source_of``."""
+    """What the CLI's export reads (``PointInTime.pages``): ``_source`` of an index the
+    cache made has no vector, so it is asked for with ``fields`` (9.x) or
+    ``docvalue_fields`` (before 9.1, where ``fields`` reads ``_source``) and put back by
+    ``RecordKind.source_of``."""
     repo = ElasticsearchVectorRepository(es_client, index_name, refresh="wait_for")
     records = [entry(f"k{i}", at_cosine(i / 5)) for i in range(4)]
     repo.put_many(records)
+    kind = (
+        SEMANTIC_RECORDS_DOC_VALUE_VECTORS
+        if vectors_from_doc_values(es_client, index_name)
+        else SEMANTIC_RECORDS
+    )
     with PointInTime(es_client, index_name) as pit:
         hits = [
             hit
             for page in pit.pages(
-                source=SEMANTIC_RECORDS.source_fields,
+                source=kind.source_fields,
                 page_size=3,
-                fields=SEMANTIC_RECORDS.fetched_fields,
+                fields=kind.fetched_fields,
+                doc_values=kind.fetched_from_doc_values,
             )
             for hit in page
         ]
-    decoded = {
-        hit["_id"]: SEMANTIC_RECORDS.from_document(hit["_id"], SEMANTIC_RECORDS.source_of(hit))
-        for hit in hits
-    }
+    decoded = {hit["_id"]: kind.from_document(hit["_id"], kind.source_of(hit)) for hit in hits}
     for original in records:
         got = decoded[original.key]
         assert got is not None and got.vector == pytest.approx(original.vector, abs=1e-6)

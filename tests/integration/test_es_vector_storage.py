@@ -3,9 +3,10 @@
 On Elasticsearch 9.1+ a new index keeps vectors out of ``_source`` (stored once, in the
 vector index) and the repository reads them back from the index; a vector the index would
 not give back bit for bit (not of unit length: a ``cosine`` field stores it normalised) is
-also kept exactly in ``_source``. On 8.x vectors stay in ``_source``. Either way ``get``,
-``get_many``, ``scan`` (export) and ``put_many`` (import) give back the float32 values
-that were indexed, bit for bit.
+also kept exactly in ``_source``. Before 9.1 the mapping leaves the vector out of
+``_source`` (``_source.excludes``) and the repository reads it from doc values. Either
+way ``get``, ``get_many``, ``scan`` (export) and ``put_many`` (import) give back the
+float32 values that were indexed, bit for bit.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import math
 import random
 import struct
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,7 @@ from langchain_elasticsearch_cache.adapters.elasticsearch.mappings import (
     SEMANTIC_PROPERTIES,
     VECTOR_EXACT_FIELD,
     cache_marker,
+    vectors_out_of_source,
 )
 from langchain_elasticsearch_cache.domain.errors import ConfigurationError
 from langchain_elasticsearch_cache.domain.semantic_records import SemanticRecord, VectorQuery
@@ -86,9 +89,7 @@ def _is_unit(vector: tuple[float, ...]) -> bool:
     return abs(math.fsum(v * v for v in _float32(vector)) - 1.0) <= 1e-4
 
 
-def test_a_new_index_stores_each_vector_once_on_9_1(
-    es_client: Elasticsearch, index_name: str
-) -> None:
+def test_a_new_index_stores_each_vector_once(es_client: Elasticsearch, index_name: str) -> None:
     repo = ElasticsearchVectorRepository(es_client, index_name, refresh="wait_for")
     records = _records(1)
     repo.put_many(records)
@@ -96,14 +97,12 @@ def test_a_new_index_stores_each_vector_once_on_9_1(
     settings = es_client.indices.get_settings(index=index_name, flat_settings=True)
     setting = settings[index_name]["settings"].get("index.mapping.exclude_source_vectors")
     assert setting == ("true" if excluded else None)
+    mapping = es_client.indices.get_mapping(index=index_name)[index_name]["mappings"]
+    # before 9.1: left out of _source by the mapping
+    assert mapping.get("_source") == (None if excluded else {"excludes": ["prompt_vector"]})
     for record in records:
         assert record.vector is not None
         source = _raw_source(es_client, index_name, record.key)
-        if not excluded:  # 8.x: the vector stays in _source, as float32 values
-            assert "prompt_vector" in source
-            assert VECTOR_EXACT_FIELD not in source
-            assert _float32(tuple(source["prompt_vector"])) == _float32(record.vector)
-            continue
         assert "prompt_vector" not in source, record.key
         # a unit vector is read back from the index; any other is kept exactly as well
         assert (VECTOR_EXACT_FIELD in source) is not _is_unit(record.vector), record.key
@@ -165,8 +164,7 @@ def test_observations_keep_the_vector_exact_and_searchable(
         assert found is not None
         assert found.vector == _float32(record.vector), record.key
         assert sum(b.right + b.wrong for b in found.observations) == 3
-        if _excludes_vectors(es_client):
-            assert "prompt_vector" not in _raw_source(es_client, index_name, record.key)
+        assert "prompt_vector" not in _raw_source(es_client, index_name, record.key)
         nearest = repo.nearest(
             VectorQuery(
                 vector=record.vector,
@@ -230,6 +228,144 @@ def test_an_index_of_the_old_layout_keeps_working(
     found = repo.get(new[-1].key)
     assert found is not None
     assert found.vector == _float32(new[-1].vector or ())
+
+
+def test_vectors_written_since_the_last_refresh_are_read_back(
+    es_client: Elasticsearch, index_name: str
+) -> None:
+    """Before 9.1 a vector comes from a search (doc values), which sees refreshed
+    documents only: a key written (or rewritten) since the last refresh is still read
+    back exactly, the newest copy's vector and not the one searches saw before."""
+    repo = ElasticsearchVectorRepository(es_client, index_name)  # no refresh on writes
+    assert repo.dimensions() is None  # the index created, by the repository
+    es_client.indices.put_settings(index=index_name, settings={"refresh_interval": "-1"})
+    first, second = _records(8), _records(9)
+    repo.put_many(first)
+    for record in first:
+        found = repo.get(record.key)
+        assert found is not None
+        assert found.vector == _float32(record.vector or ()), record.key
+    es_client.indices.refresh(index=index_name)
+    rewritten = [_record(old.key, new.vector or ()) for old, new in zip(first, second, strict=True)]
+    repo.put_many(rewritten)  # not refreshed: searches still see the first vectors
+    many = repo.get_many([record.key for record in rewritten])
+    assert [r.vector if r else None for r in many] == [_float32(r.vector or ()) for r in rewritten]
+    assert repo.add_observation(rewritten[0].key, 0.95, True)
+    found = repo.get(rewritten[0].key)
+    assert found is not None
+    assert found.vector == _float32(rewritten[0].vector or ())
+
+
+def test_a_force_merge_after_the_lease_sync_drops_the_excluded_vectors(
+    es_client: Elasticsearch, index_name: str
+) -> None:
+    """Before 9.1 the vector left out of ``_source`` is kept as ``_recovery_source`` until
+    a merge after a commit (flush) holds the documents and the shard's peer-recovery
+    retention lease has passed them (synced every 30 s); what docs/OPERATIONS.md tells
+    operators to do, done here."""
+    if _excludes_vectors(es_client):
+        pytest.skip("9.1+ keeps vectors out of _source by a setting, without _source.excludes")
+    repo = ElasticsearchVectorRepository(es_client, index_name)
+    records = [r for seed in range(10, 20) for r in _records(seed, prefix=f"s{seed}-")]
+    half = len(records) // 2
+    repo.put_many(records[:half])
+    es_client.indices.refresh(index=index_name)
+    repo.put_many(records[half:])  # a second segment: the force merge rewrites both
+    es_client.indices.refresh(index=index_name)
+    es_client.indices.flush(index=index_name)  # a commit holding every write
+    before = _recovery_source_bytes(es_client, index_name)
+    assert before > 200 * DIMS  # the 200 vectors' JSON, kept for a recovery
+    deadline = time.monotonic() + 180
+    while not _leases_passed(es_client, index_name):
+        assert time.monotonic() < deadline, "the retention lease did not advance in 180 s"
+        time.sleep(2)
+    es_client.indices.forcemerge(index=index_name, max_num_segments=1)
+    after = _recovery_source_bytes(es_client, index_name)
+    assert after < before / 20, (before, after)
+    for record in records:
+        found = repo.get(record.key)
+        assert found is not None
+        assert found.vector == _float32(record.vector or ()), record.key
+
+
+def _recovery_source_bytes(client: Elasticsearch, index: str) -> int:
+    """What ``_disk_usage`` reports for ``_recovery_source``, without the flush it does by
+    default (which would itself make the commit the drop needs)."""
+    usage = client.perform_request(
+        "POST",
+        f"/{index}/_disk_usage",
+        params={"run_expensive_tasks": "true", "flush": "false"},
+        headers={"accept": "application/json"},
+    ).body
+    field = usage[index]["fields"].get("_recovery_source") or {}
+    return int(field.get("stored_fields_in_bytes", 0))
+
+
+def _leases_passed(client: Elasticsearch, index: str) -> bool:
+    """Whether every retention lease of the index retains nothing written so far."""
+    stats = client.indices.stats(index=index, level="shards")["indices"][index]["shards"]
+    for copies in stats.values():
+        for copy in copies:
+            top = copy["seq_no"]["max_seq_no"]
+            leases = copy["retention_leases"]["leases"]
+            if not leases or any(lease["retaining_seq_no"] <= top for lease in leases):
+                return False
+    return True
+
+
+def test_a_rolled_over_alias_reads_both_layouts(es_client: Elasticsearch, index_name: str) -> None:
+    """Behind an alias: an index of the old layout (vectors in ``_source``) and the
+    generations the cache's bootstrap and rollover make (before 9.1: vectors out of
+    ``_source`` by the mapping); every vector read back exactly, by get, mget and scan."""
+    from langchain_elasticsearch_cache.adapters.elasticsearch.retention import (
+        bootstrap_alias,
+        rollover,
+    )
+
+    first = bootstrap_alias(es_client, index_name, "semantic")
+    repo = ElasticsearchVectorRepository(es_client, index_name, refresh="wait_for")
+    older = _records(20, prefix="gen1-")
+    repo.put_many(older)
+    result = rollover(es_client, index_name, max_docs=1)
+    assert result.rolled_over, result
+    for name in (first, result.new_index):
+        mapping = es_client.indices.get_mapping(index=name)[name]["mappings"]
+        assert vectors_out_of_source(mapping) is not _excludes_vectors(es_client), name
+    old = f"{index_name}-old"  # an index of an earlier version, added to the alias
+    properties = {k: v for k, v in SEMANTIC_PROPERTIES.items() if k != VECTOR_EXACT_FIELD}
+    es_client.indices.create(
+        index=old,
+        mappings={"_meta": cache_marker("semantic"), "properties": properties},
+        aliases={index_name: {}},
+    )
+    rng = random.Random(21)
+    kept = {f"old-{n}": _vector(rng, 1.0) for n in range(3)}
+    for key, vector in kept.items():
+        es_client.index(
+            index=old,
+            id=key,
+            document={
+                "llm_output": "answer",
+                "timestamp": T0.isoformat(),
+                "llm_string_hash": "model",
+                "context_hash": "ctx",
+                "prompt_vector": list(vector),
+            },
+            refresh="wait_for",
+        )
+    repo = ElasticsearchVectorRepository(es_client, index_name, refresh="wait_for")
+    newer = _records(22, prefix="gen2-")
+    repo.put_many(newer)
+    expected = {r.key: _float32(r.vector or ()) for r in older + newer}
+    expected.update({key: _float32(vector) for key, vector in kept.items()})
+    assert {r.key: r.vector for r in repo.scan()} == expected
+    many = repo.get_many(list(expected))
+    assert {r.key: r.vector for r in many if r is not None} == expected
+    for key in (older[0].key, newer[0].key, "old-0"):
+        assert repo.add_observation(key, 0.95, True)
+        found = repo.get(key)
+        assert found is not None
+        assert found.vector == expected[key], key
 
 
 def test_a_vector_beyond_float32_is_refused_before_any_request() -> None:

@@ -40,8 +40,14 @@ from ..adapters.elasticsearch.admin import (
     index_identities,
     index_overview,
     namespace_counts,
+    vectors_from_doc_values,
 )
-from ..adapters.elasticsearch.mappings import MAX_ID_BYTES, foreign_index_error, kind_label
+from ..adapters.elasticsearch.mappings import (
+    MAX_ID_BYTES,
+    SEMANTIC_RECORDS_DOC_VALUE_VECTORS,
+    foreign_index_error,
+    kind_label,
+)
 from ..domain.entries import EmbeddingRecord, LlmRecord
 from ..domain.errors import BulkOperationError, CacheError, ConfigurationError, EntryRefusedError
 from ..domain.semantic_records import SemanticRecord
@@ -341,19 +347,29 @@ class IndexTarget:
             report["models"] = dict(counts)
         return report
 
+    def _export_kind(self) -> RecordKind[Any]:
+        """The record kind an export reads with: a semantic index made before 9.1 leaves
+        the vector out of ``_source`` (``_source.excludes``), so it is read from doc values
+        (behind an alias, from every index whose ``_source`` lacks it)."""
+        if self.kind == "semantic" and vectors_from_doc_values(self.client, self.index):
+            return SEMANTIC_RECORDS_DOC_VALUE_VECTORS
+        return self.record_kind
+
     def export_lines(
         self, *, page_size: int = 1000, on_page: Callable[[int], None] | None = None
     ) -> Iterator[str]:
         """Every entry a lookup can return, one JSON line each, from one snapshot."""
         self.unreadable = 0
-        source = self.record_kind.source_fields
+        record_kind = self._export_kind()
+        source = record_kind.source_fields
         several = len(self.indices()) > 1
         with PointInTime(self.client, self.index) as pit:
             pages = pit.pages(
                 source=source,
                 page_size=page_size,
-                fields=self.record_kind.fetched_fields,
-                query=self.record_kind.entries_only(),
+                fields=record_kind.fetched_fields,
+                doc_values=record_kind.fetched_from_doc_values,
+                query=record_kind.entries_only(),
             )
             for page in pages:
                 # behind an alias over several indices, keep the copy a lookup returns;
@@ -368,9 +384,7 @@ class IndexTarget:
                     winner = None if newest is None else newest.get(hit["_id"])
                     if winner is not None and winner != hit["_index"]:
                         continue  # an older copy behind the alias: lookups never see it
-                    record = self.record_kind.from_document(
-                        hit["_id"], self.record_kind.source_of(hit)
-                    )
+                    record = record_kind.from_document(hit["_id"], record_kind.source_of(hit))
                     if record is None:
                         self.unreadable += 1  # a miss for the cache too; logged
                         continue

@@ -15,7 +15,7 @@ from typing import Any
 from elasticsearch import AuthorizationException, Elasticsearch
 
 from .errors import CLIENT_ERRORS, denied_reason, describe_hosts, permission_denied, translated
-from .mappings import IndexIdentity, identify_mapping
+from .mappings import IndexIdentity, identify_mapping, vectors_out_of_source
 
 __all__ = [
     "PointInTime",
@@ -26,6 +26,7 @@ __all__ = [
     "index_identities",
     "index_overview",
     "namespace_counts",
+    "vectors_from_doc_values",
 ]
 
 _PIT_KEEP_ALIVE = "2m"
@@ -55,6 +56,14 @@ def index_identities(client: Elasticsearch, index: str) -> dict[str, IndexIdenti
         str(name): identify_mapping(body.get("mappings") or {})
         for name, body in sorted(mappings.body.items())
     }
+
+
+def vectors_from_doc_values(client: Elasticsearch, index: str) -> bool:
+    """Whether an index behind ``index`` leaves the prompt vector out of ``_source`` by
+    its mapping (a semantic index made before 9.1): its vectors are read from doc values."""
+    with translated(f"reading the mapping of {index!r}", client=client):
+        mappings = client.indices.get_mapping(index=index)
+    return any(vectors_out_of_source(body.get("mappings") or {}) for body in mappings.body.values())
 
 
 def detect_kind(client: Elasticsearch, index: str) -> str | None:
@@ -194,12 +203,15 @@ class PointInTime:
         source: list[str],
         page_size: int,
         fields: Sequence[str] = (),
+        doc_values: bool = False,
         query: dict[str, Any] | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
         """Pages of hits of ``query`` (default: every document; ``_index``, ``_id``,
         ``_source`` limited to ``source``, and the ``fields`` asked for: see
-        ``RecordKind.fetched_fields``)."""
-        extra: dict[str, Any] = {"fields": list(fields)} if fields else {}
+        ``RecordKind.fetched_fields``; with ``doc_values``, asked for as
+        ``docvalue_fields``)."""
+        option = "docvalue_fields" if doc_values else "fields"
+        extra: dict[str, Any] = {option: list(fields)} if fields else {}
         if self._pit_id is None:
             raise RuntimeError("use the PointInTime in a with block")
         search_after: list[Any] | None = None

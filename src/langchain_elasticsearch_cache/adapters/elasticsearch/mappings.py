@@ -48,7 +48,9 @@ __all__ = [
     "SEMANTIC_LATE_FIELDS",
     "SEMANTIC_PROPERTIES",
     "SEMANTIC_RECORDS",
+    "SEMANTIC_RECORDS_DOC_VALUE_VECTORS",
     "SEMANTIC_RECORDS_VECTORS_EXCLUDED",
+    "VECTOR_SOURCE_EXCLUDES",
     "VECTOR_EXACT_FIELD",
     "VECTOR_INDEX_TYPES",
     "VERIFIED_POOL_ID",
@@ -65,6 +67,8 @@ __all__ = [
     "kind_label",
     "semantic_properties",
     "validate_index_name",
+    "vector_json",
+    "vectors_out_of_source",
 ]
 
 LLM_PROPERTIES: Mapping[str, Any] = {
@@ -131,17 +135,36 @@ def semantic_properties(vector_index_type: str = "hnsw") -> dict[str, Any]:
 #: bit, for vectors of unit length; any other vector is also kept exactly in
 #: ``_source`` (:data:`VECTOR_EXACT_FIELD`), because a ``cosine`` field stores it
 #: normalised. Nodes before 9.1 know neither setting: the index is then created without
-#: them, and vectors stay in ``_source`` (there, excluding them from ``_source`` saves
-#: nothing for hours and GET cannot give them back; see benchmarks/RESULTS.md).
+#: them and with :data:`VECTOR_SOURCE_EXCLUDES` in its mapping instead.
 SEMANTIC_INDEX_SETTINGS: Mapping[str, Any] = {
     "index.dense_vector.hnsw_filter_heuristic": "fanout",
     "index.mapping.exclude_source_vectors": True,
 }
 
+#: The ``_source`` of a new semantic index on a node before 9.1: the vector left out of
+#: ``_source``, so it is stored once, in the vector index (1,097 instead of 3,612 bytes per
+#: 256-dimension entry, measured on 8.19.9 after a force merge; benchmarks/RESULTS.md).
+#: GET cannot give it back there: the repository reads it with a search's
+#: ``docvalue_fields`` (float32-exact for vectors of unit length; any other is kept in
+#: :data:`VECTOR_EXACT_FIELD`, as on 9.1+). Until a merge after the shard's retention
+#: lease passed them (synced every 30 s), the node keeps the excluded vectors as
+#: ``_recovery_source``.
+VECTOR_SOURCE_EXCLUDES: Mapping[str, Any] = {"excludes": ["prompt_vector"]}
+
+
+def vectors_out_of_source(mappings: Mapping[str, Any]) -> bool:
+    """Whether an index's mapping leaves the prompt vector out of ``_source`` with
+    ``_source.excludes`` (a semantic index this library made on a node before 9.1)."""
+    source = mappings.get("_source")
+    excludes = source.get("excludes") if isinstance(source, Mapping) else None
+    return isinstance(excludes, list) and "prompt_vector" in excludes
+
+
 #: The ``_source`` field holding the exact float32 bytes (little-endian, base64) of a
-#: prompt vector that the vector index would not give back bit for bit: written on
-#: Elasticsearch 9.1+ for vectors not of unit length (a ``cosine`` field stores those
-#: normalised, and scales them back with a rounding error). Never indexed or searched.
+#: prompt vector that the vector index would not give back bit for bit: written in an
+#: index that keeps vectors out of ``_source``, for vectors not of unit length (a
+#: ``cosine`` field stores those normalised, and scales them back with a rounding
+#: error). Never indexed or searched.
 VECTOR_EXACT_FIELD = "prompt_vector_exact"
 #: How far from 1 a vector's squared length may be for the index to give it back bit for
 #: bit. Elasticsearch normalises a ``cosine`` vector when its squared length is more than
@@ -248,6 +271,10 @@ class RecordKind(Generic[R]):
     #: vectors out of ``_source`` by default (``index.mapping.exclude_source_vectors``),
     #: and ``fields`` returns them on 8.x and 9.x alike, with either client
     fetched_fields: tuple[str, ...] = ()
+    #: whether a search asks for the :attr:`fetched_fields` with ``docvalue_fields``
+    #: (``fields`` reads ``_source``, which a ``_source.excludes`` mapping leaves them out
+    #: of), each put back only into a ``_source`` that lacks it
+    fetched_from_doc_values: bool = False
     #: fields every entry of this kind writes: an index without a marker is recognised as
     #: this kind's only if it maps all of these (and no field the kind does not have)
     core_fields: tuple[str, ...] = ()
@@ -294,8 +321,16 @@ class RecordKind(Generic[R]):
             return source
         merged = dict(source)
         for name in self.fetched_fields:
-            if name in fields:
-                merged[name] = fields[name]
+            if name not in fields:
+                continue
+            value = fields[name]
+            if self.fetched_from_doc_values:
+                if name in source:
+                    continue  # kept in _source (an index of another layout behind an alias)
+                # doc values of a dense vector: a list holding the vector
+                if isinstance(value, list) and len(value) == 1 and isinstance(value[0], list):
+                    value = value[0]
+            merged[name] = value
         return merged
 
 
@@ -338,9 +373,20 @@ def _unit_length(rounded: list[float]) -> bool:
 
 
 def needs_exact_copy(vector: Any) -> bool:
-    """Whether a vector written on 9.1+ is also kept in :data:`VECTOR_EXACT_FIELD`: the
-    vector index would not give it back bit for bit (not of unit length)."""
+    """Whether a vector written into an index that keeps vectors out of ``_source`` is
+    also kept in :data:`VECTOR_EXACT_FIELD`: the vector index would not give it back bit
+    for bit (not of unit length)."""
     return not _unit_length(float32_vector(vector))
+
+
+def _short_json(rounded: list[float]) -> list[float]:
+    return list(map(float, map("{:.9g}".format, rounded)))
+
+
+def vector_json(vector: Any) -> list[float]:
+    """``vector`` as the document's ``prompt_vector``: its float32 values, as the shortest
+    JSON numbers that identify them (9 significant digits)."""
+    return _short_json(float32_vector(vector))
 
 
 def _semantic_document(record: SemanticRecord, *, exact_copy: bool) -> dict[str, Any]:
@@ -354,7 +400,7 @@ def _semantic_document(record: SemanticRecord, *, exact_copy: bool) -> dict[str,
         # 9 significant digits identify a float32 exactly: JSON numbers about a third
         # shorter than the float64 repr of the float32 values, which Elasticsearch parses
         # back to the same float32 (and so does _stored_vector)
-        document["prompt_vector"] = list(map(float, map("{:.9g}".format, rounded)))
+        document["prompt_vector"] = _short_json(rounded)
         if exact_copy and not _unit_length(rounded):
             packed = struct.pack(f"<{len(rounded)}f", *rounded)
             document[VECTOR_EXACT_FIELD] = base64.b64encode(packed).decode("ascii")
@@ -426,6 +472,11 @@ the index excludes vectors from it), read back as the float32 values stored."""
 #: :data:`VECTOR_EXACT_FIELD`. Read as :data:`SEMANTIC_RECORDS` reads.
 SEMANTIC_RECORDS_VECTORS_EXCLUDED: RecordKind[SemanticRecord] = attrs.evolve(
     SEMANTIC_RECORDS, to_document=_document_vectors_excluded
+)
+#: Entries of an index whose mapping leaves vectors out of ``_source`` (a node before
+#: 9.1, :data:`VECTOR_SOURCE_EXCLUDES`): written as on 9.1+, read from doc values.
+SEMANTIC_RECORDS_DOC_VALUE_VECTORS: RecordKind[SemanticRecord] = attrs.evolve(
+    SEMANTIC_RECORDS_VECTORS_EXCLUDED, fetched_from_doc_values=True
 )
 
 

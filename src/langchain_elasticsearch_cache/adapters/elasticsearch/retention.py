@@ -45,6 +45,7 @@ from .mappings import (
     LLM_RECORDS,
     SEMANTIC_INDEX_SETTINGS,
     SEMANTIC_RECORDS,
+    VECTOR_SOURCE_EXCLUDES,
     RecordKind,
     foreign_index_error,
     kind_label,
@@ -143,10 +144,14 @@ def bootstrap_alias(client: Elasticsearch, alias: str, kind: str) -> str:
             )
         settings = _settings(record_kind)
         for attempt in (settings or None, None):
+            mappings = record_kind.mappings
+            if attempt is None and settings and record_kind is SEMANTIC_RECORDS:
+                # before 9.1: vectors out of _source by the mapping, as the repository does
+                mappings["_source"] = {"excludes": list(VECTOR_SOURCE_EXCLUDES["excludes"])}
             try:
                 client.indices.create(
                     index=first,
-                    mappings=record_kind.mappings,
+                    mappings=mappings,
                     aliases={alias: {"is_write_index": True}},
                     settings=attempt,
                 )
@@ -318,6 +323,8 @@ def rollover(
         except BadRequestError as exc:
             if not _unknown_settings(exc, settings):
                 raise
+            if kind is SEMANTIC_RECORDS:  # vectors out of _source, as the repository does
+                mappings["_source"] = {"excludes": list(VECTOR_SOURCE_EXCLUDES["excludes"])}
             answer = client.indices.rollover(  # a node before 9.1: no such settings
                 alias=alias, conditions=conditions, mappings=mappings, dry_run=dry_run
             )

@@ -91,7 +91,8 @@ class Searches(Lookups[R]):
             {"source": False} if source is None else {"source_includes": source}
         )
         if source is not None and self._kind.fetched_fields:
-            fields["fields"] = list(self._kind.fetched_fields)
+            option = "docvalue_fields" if self._kind.fetched_from_doc_values else "fields"
+            fields[option] = list(self._kind.fetched_fields)
         try:
             search_after: list[Any] | None = None
             while True:

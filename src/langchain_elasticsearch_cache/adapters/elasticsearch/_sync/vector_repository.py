@@ -19,8 +19,13 @@ Exact-key lookups, writes, ``scan``, ``clear`` and the rest are the exact cache'
   at bootstrap) and ``scan`` reads it with the search's ``fields``. The index gives back a
   vector of unit length bit for bit; any other (a ``cosine`` field stores it normalised
   and scales it back, off by up to a few 1e-8) is also kept exactly, as float32 bytes,
-  in ``prompt_vector_exact`` in ``_source``, and read from there. On 8.x, and in indices
-  made by earlier versions, vectors stay in ``_source`` as before.
+  in ``prompt_vector_exact`` in ``_source``, and read from there. Before 9.1 a new index
+  leaves the vector out of ``_source`` with ``_source.excludes`` in its mapping: GET and
+  mget cannot give it back there, so ``get`` / ``get_many`` read the vectors of the
+  documents found with one search by id (``docvalue_fields``, the ``_seq_no`` checked
+  against the GET's; a document written since the last refresh costs one refresh, or a
+  wait for one, first) and ``scan`` asks for them with ``docvalue_fields``; the layout is
+  learned from the mapping. Indices made by earlier versions keep vectors in ``_source``.
 * ``nearest`` is ONE search request with a ``knn`` clause (behind an alias, a second one
   only when older copies of keys crowded out the newest ones). Its ``filter`` (same
   ``llm_string_hash``, same ``context_hash``, timestamp not before ``not_before``) is
@@ -50,7 +55,9 @@ Exact-key lookups, writes, ``scan``, ``clear`` and the rest are the exact cache'
   ``_primary_term``), the observations rebuilt by the domain's pure function, and a
   partial update of that field alone, conditional on the sequence number (no script: a
   node without scripting takes it; no re-index of the whole ``_source``, which on
-  Elasticsearch 9 may lack the vector). One repository object writes the observations of
+  Elasticsearch 9 may lack the vector). Before 9.1, where an update re-indexes the
+  merged ``_source`` and so would drop a vector ``_source.excludes`` left out of it, the
+  partial document carries the vector too. One repository object writes the observations of
   a key one at a time (its threads or tasks never race each other); another writer in
   between (another process) is a 409: read and try again after a jittered pause that
   doubles, at most ``OBSERVATION_RETRIES`` times. An index made by an earlier version
@@ -107,15 +114,19 @@ from ..mappings import (
     QUANTIZED_VECTOR_INDEX_TYPES,
     SEMANTIC_INDEX_SETTINGS,
     SEMANTIC_RECORDS,
+    SEMANTIC_RECORDS_DOC_VALUE_VECTORS,
     SEMANTIC_RECORDS_VECTORS_EXCLUDED,
     VECTOR_EXACT_FIELD,
     VECTOR_INDEX_TYPES,
+    VECTOR_SOURCE_EXCLUDES,
     VERIFIED_POOL_ID,
     float32_vector,
     marker_with_embedding,
     needs_exact_copy,
     recorded_embedding,
     semantic_properties,
+    vector_json,
+    vectors_out_of_source,
 )
 from .repository import ElasticsearchRepository, epoch_millis
 
@@ -138,6 +149,8 @@ _VECTOR_FIELD = "prompt_vector"
 _EXCLUDE_VECTORS_SETTING = "index.mapping.exclude_source_vectors"
 #: the query parameter of a GET / mget that puts the vectors back into ``_source``
 _READ_BACK_VECTORS = {"_source_exclude_vectors": "false"}
+#: documents per search that reads vectors from doc values (below the 10,000 hits limit)
+_DOC_VALUE_CHUNK = 1_000
 _INDEX_MISSING = "index_not_found_exception"
 # "... has a different number of dimensions [2] than defined in the mapping [3]" (put)
 # "The query vector has a different number of dimensions [2] than the document vectors [3]"
@@ -288,6 +301,9 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
         #: at bootstrap): lookups then ask for them back, and writes keep a vector the
         #: index would not give back exactly in VECTOR_EXACT_FIELD
         self._vectors_read_back = False
+        #: whether an index behind the name leaves vectors out of ``_source`` with
+        #: ``_source.excludes`` (made before 9.1): lookups read them from doc values
+        self._vectors_from_doc_values = False
         self._exact_field_mapped = False
         self._late_fields_mapped = False
         self._observation_locks = tuple(threading.Lock() for _ in range(_OBSERVATION_STRIPES))
@@ -344,7 +360,12 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
 
     def _get_document(self, index: str, key: str) -> Any:
         """A realtime GET; on 9.1+ with the vector put back into ``_source`` (an index
-        that keeps vectors out of ``_source`` gives the float32 values it indexed)."""
+        that keeps vectors out of ``_source`` gives the float32 values it indexed), before
+        9.1 with the vector read from doc values (:meth:`_fill_vectors`)."""
+        if self._vectors_from_doc_values:
+            answer = super()._get_document(index, key)
+            self._fill_vectors([answer.body])
+            return answer
         if not self._vectors_read_back:
             return super()._get_document(index, key)
         return self._client.perform_request(
@@ -357,7 +378,11 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
         )
 
     def _mget_documents(self, **request: Any) -> Any:
-        """A realtime ``mget``; on 9.1+ with the vectors put back, as :meth:`_get_document`."""
+        """A realtime ``mget``; with the vectors put back, as :meth:`_get_document`."""
+        if self._vectors_from_doc_values:
+            answer = super()._mget_documents(**request)
+            self._fill_vectors(answer.body.get("docs", []))
+            return answer
         if not self._vectors_read_back:
             return super()._mget_documents(**request)
         index = request.get("index")
@@ -372,8 +397,79 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
             path_parts={"index": index} if index else {},
         )
 
+    def _fill_vectors(self, docs: Sequence[Any]) -> None:
+        """Put into the ``_source`` of each found document (a GET or mget answer, changed
+        in place) the vector read from its doc values, where the source holds neither the
+        vector nor its exact copy: an index that leaves vectors out of ``_source`` with
+        ``_source.excludes``, on a node before 9.1, whose GET cannot give them back.
+
+        One search by id; a copy whose ``_seq_no`` / ``_primary_term`` is not the GET's
+        (written since the last refresh, so not yet or not as such seen by searches) is
+        looked for again after a refresh (or a wait for one, without ``maintenance``).
+        A document the search finds without a vector is left without one."""
+        wanted: dict[tuple[str, str], dict[str, Any]] = {}
+        for doc in docs:
+            if not isinstance(doc, dict) or not doc.get("found"):
+                continue
+            source = doc.get("_source")
+            if not isinstance(source, dict) or _VECTOR_FIELD in source:
+                continue
+            if VECTOR_EXACT_FIELD in source:
+                continue  # read from there (exactly)
+            index, key = doc.get("_index"), doc.get("_id")
+            if isinstance(index, str) and isinstance(key, str):
+                wanted[(index, key)] = doc
+        for attempt in range(2):
+            if not wanted:
+                return
+            if attempt:
+                self._refresh_for_search("get")
+            for start in range(0, len(wanted), _DOC_VALUE_CHUNK):
+                pairs = list(wanted)[start : start + _DOC_VALUE_CHUNK]
+                for hit in self._doc_value_hits(pairs):
+                    doc = wanted.get((str(hit.get("_index")), str(hit.get("_id"))))
+                    if doc is None or (hit.get("_seq_no"), hit.get("_primary_term")) != (
+                        doc.get("_seq_no"),
+                        doc.get("_primary_term"),
+                    ):
+                        continue
+                    values = (hit.get("fields") or {}).get(_VECTOR_FIELD)
+                    if isinstance(values, list) and len(values) == 1:
+                        doc["_source"][_VECTOR_FIELD] = values[0]
+                    del wanted[(doc["_index"], doc["_id"])]
+
+    def _doc_value_hits(self, pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        """The search hits (``_index``, ``_id``, ``_seq_no``, ``_primary_term`` and the
+        vector's doc values) of the ``(index, id)`` pairs."""
+        by_index: dict[str, list[str]] = {}
+        for index, key in pairs:
+            by_index.setdefault(index, []).append(key)
+        query = {
+            "bool": {
+                "should": [
+                    {"bool": {"filter": [{"term": {"_index": index}}, {"ids": {"values": keys}}]}}
+                    for index, keys in sorted(by_index.items())
+                ],
+                "minimum_should_match": 1,
+            }
+        }
+        answer = self._client.search(
+            index=sorted(by_index),
+            query=query,
+            size=len(pairs),
+            source=False,
+            docvalue_fields=[{"field": _VECTOR_FIELD}],
+            seq_no_primary_term=True,
+            track_total_hits=False,
+            filter_path="hits.hits._index,hits.hits._id,hits.hits._seq_no,"
+            "hits.hits._primary_term,hits.hits.fields",
+        )
+        hits: list[dict[str, Any]] = answer.body.get("hits", {}).get("hits", [])
+        return hits
+
     def _create_index(self) -> None:
-        """Create the index with ``SEMANTIC_INDEX_SETTINGS`` where the node knows them."""
+        """Create the index with ``SEMANTIC_INDEX_SETTINGS`` where the node knows them,
+        else (before 9.1) with the vector left out of ``_source`` by the mapping."""
         try:
             self._client.indices.create(
                 index=self._index_name,
@@ -385,7 +481,9 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
             if not any(name in reason for name in SEMANTIC_INDEX_SETTINGS):
                 raise
             # a node before 9.1: no such setting, and no ACORN heuristic to turn off
-            self._client.indices.create(index=self._index_name, mappings=self._new_mappings())
+            mappings = self._new_mappings()
+            mappings["_source"] = {"excludes": list(VECTOR_SOURCE_EXCLUDES["excludes"])}
+            self._client.indices.create(index=self._index_name, mappings=mappings)
 
     def _put_alias_mapping(self) -> None:
         """Put the fields the alias's write index lacks on it (see ``aliases``); a mapped
@@ -532,7 +630,9 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
             return None
         found: dict[str, int] = {}
         quantized = False
+        out_of_source = False
         for index, body in sorted(answer.body.items()):
+            out_of_source = out_of_source or vectors_out_of_source(body.get("mappings") or {})
             field = body.get("mappings", {}).get("properties", {}).get(_VECTOR_FIELD, {})
             if not isinstance(field, dict) or not field:
                 continue  # not mapped yet: mapped by the first write, as this cache maps it
@@ -544,6 +644,9 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
             if isinstance(dims, int):
                 found[index] = dims
         self._rescore = quantized
+        if not self._vectors_read_back:
+            self._vectors_from_doc_values = out_of_source
+            self._kind = SEMANTIC_RECORDS_DOC_VALUE_VECTORS if out_of_source else SEMANTIC_RECORDS
         if len(set(found.values())) > 1:
             listed = ", ".join(f"{index}: {dims}" for index, dims in found.items())
             raise ConfigurationError(
@@ -578,7 +681,7 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
         with self._translated(action):
             self._ensure_index()
             if (
-                self._vectors_read_back
+                (self._vectors_read_back or self._vectors_from_doc_values)
                 and not self._exact_field_mapped
                 and any(r.vector is not None and needs_exact_copy(r.vector) for r in records)
             ):
@@ -707,7 +810,10 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
                 return False
             index, record, seq_no, primary_term = found
             bins = add_observation(record.observations, similarity, right)
-            document = {"observations": observations_to_document(bins)}
+            document: dict[str, Any] = {"observations": observations_to_document(bins)}
+            if not self._vectors_read_back and record.vector is not None:
+                # before 9.1 the update re-indexes the merged _source, which may lack it
+                document[_VECTOR_FIELD] = vector_json(record.vector)
             try:
                 self._conditional_update(index, key, document, seq_no, primary_term)
             except ConflictError:
@@ -905,6 +1011,11 @@ class ElasticsearchVectorRepository(ElasticsearchRepository[SemanticRecord]):
             index = newest[key][1]
         try:
             answer = self._client.get(index=index, id=key)
+            if not self._vectors_read_back:
+                # before 9.1 the update re-indexes the merged _source, so the vector is
+                # written back with it: read from doc values when _source lacks it,
+                # whatever this repository learned (the alias may have rolled over since)
+                self._fill_vectors([answer.body])
         except NotFoundError as exc:
             kind, _ = error_type_and_reason(exc)
             if kind == _INDEX_MISSING:
