@@ -11,6 +11,7 @@ float32 values that were indexed, bit for bit.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import random
@@ -22,7 +23,10 @@ from typing import Any
 
 import pytest
 from elasticsearch import AsyncElasticsearch, Elasticsearch
+from langchain_core.embeddings import Embeddings
+from langchain_core.outputs import Generation
 
+from langchain_elasticsearch_cache import AsyncRepositorySemanticCache, RepositorySemanticCache
 from langchain_elasticsearch_cache.adapters.elasticsearch import (
     AsyncElasticsearchVectorRepository,
     ElasticsearchVectorRepository,
@@ -419,3 +423,95 @@ def test_cli_export_and_import_keep_vectors_bit_for_bit(
     again = cli("export", target, env=env)
     assert again.returncode == 0, again.stderr
     assert sorted(again.stdout.splitlines()) == sorted(lines)
+
+
+def _search_and_refresh_totals(client: Elasticsearch, index: str) -> tuple[int, int]:
+    stats = client.indices.stats(index=index, metric="search,refresh")["_all"]["total"]
+    # external: refresh requests (a realtime GET of an unrefreshed document makes an internal
+    # one on the node, whoever sends it)
+    return int(stats["search"]["query_total"]), int(stats["refresh"]["external_total"])
+
+
+def test_reads_without_vectors_leave_them_out_and_send_no_search(
+    es_client: Elasticsearch, index_name: str
+) -> None:
+    """``get_without_vectors`` (what a semantic lookup's exact-key step uses) gives the
+    record as ``get`` does, its unit vector left out: no search for doc values before 9.1,
+    no vector put back into ``_source`` on 9.1+, and no refresh for an entry written a
+    moment ago (refreshes are off here). A non-unit vector's exact copy is in ``_source``
+    anyway and comes with it."""
+    repo = ElasticsearchVectorRepository(es_client, index_name)
+    assert repo.dimensions() is None  # the index created, by the repository
+    es_client.indices.put_settings(index=index_name, settings={"refresh_interval": "-1"})
+    records = _records(11)
+    repo.put_many(records)
+    before = _search_and_refresh_totals(es_client, index_name)
+    for record in records:
+        found = repo.get_without_vectors(record.key)
+        assert found is not None
+        assert found.llm_output == record.llm_output
+        if _is_unit(_float32(record.vector or ())):
+            assert found.vector is None, record.key
+    many = repo.get_many_without_vectors([record.key for record in records])
+    assert [r.key if r else None for r in many] == [record.key for record in records]
+    assert _search_and_refresh_totals(es_client, index_name) == before
+    # get still reads every vector back exactly
+    for record in records:
+        found = repo.get(record.key)
+        assert found is not None
+        assert found.vector == _float32(record.vector or ()), record.key
+
+
+def _unit(values: list[float]) -> list[float]:
+    length = math.sqrt(sum(v * v for v in values))
+    return [v / length for v in values]
+
+
+class _Unit(Embeddings):
+    """An embedding of unit vectors (as real models give), the same for the same text."""
+
+    def embed_query(self, text: str) -> list[float]:
+        rng = random.Random(text)
+        return _unit([rng.gauss(0.0, 1.0) for _ in range(DIMS)])
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self.embed_query(text) for text in texts]
+
+    async def aembed_query(self, text: str) -> list[float]:
+        return self.embed_query(text)
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_documents(texts)
+
+
+def test_an_exact_hit_sends_no_search(es_client: Elasticsearch, index_name: str) -> None:
+    """A semantic cache's exact hit is one GET: no search (for doc values, before 9.1) and
+    no refresh, also for an entry written a moment ago."""
+    repo = ElasticsearchVectorRepository(es_client, index_name)
+    assert repo.dimensions() is None
+    es_client.indices.put_settings(index=index_name, settings={"refresh_interval": "-1"})
+    cache = RepositorySemanticCache(repo, _Unit())
+    answer = [Generation(text="Paris.")]
+    cache.update("What is the capital of France?", "llm", answer)
+    before = _search_and_refresh_totals(es_client, index_name)
+    assert cache.lookup("What is the capital of France?", "llm") == answer
+    assert cache.statistics.exact_hits == 1
+    assert _search_and_refresh_totals(es_client, index_name) == before
+
+
+async def test_an_async_exact_hit_sends_no_search(
+    es_client: Elasticsearch, async_es_client: AsyncElasticsearch, index_name: str
+) -> None:
+    """The same through the async class, whose concurrent exact-key steps share mgets."""
+    repo = AsyncElasticsearchVectorRepository(async_es_client, index_name)
+    assert await repo.dimensions() is None
+    es_client.indices.put_settings(index=index_name, settings={"refresh_interval": "-1"})
+    cache = AsyncRepositorySemanticCache(repo, _Unit())
+    prompts = [f"Question number {i}?" for i in range(5)]
+    for prompt in prompts:
+        await cache.aupdate(prompt, "llm", [Generation(text=prompt.upper())])
+    before = _search_and_refresh_totals(es_client, index_name)
+    found = await asyncio.gather(*(cache.alookup(prompt, "llm") for prompt in prompts))
+    assert found == [[Generation(text=prompt.upper())] for prompt in prompts]
+    assert cache.statistics.exact_hits == len(prompts)
+    assert _search_and_refresh_totals(es_client, index_name) == before

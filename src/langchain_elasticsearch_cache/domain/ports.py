@@ -112,6 +112,33 @@ class AsyncVectorRepository(AsyncRepository[SemanticRecord], Protocol):
 
 
 @runtime_checkable
+class VectorlessReadingRepository(VectorRepository, Protocol):
+    """A :class:`VectorRepository` that can also read entries without their vectors:
+    ``get_without_vectors(key)`` is ``get(key)`` whose record may have ``vector=None``
+    (everything else as ``get`` gives it). The exact-key step of a semantic lookup, and
+    reading a cached answer to judge it, never need the vector; a store that pays to give
+    it back (Elasticsearch before 9.1 reads it from doc values with one more request; 9.1+
+    puts it back into ``_source``, 256 numbers to send and decode) skips that cost on
+    every exact hit. Optional: a semantic cache uses ``get`` where it is absent.
+    """
+
+    def get_without_vectors(self, key: str) -> SemanticRecord | None: ...
+
+    def get_many_without_vectors(self, keys: Sequence[str]) -> list[SemanticRecord | None]: ...
+
+
+@runtime_checkable
+class AsyncVectorlessReadingRepository(AsyncVectorRepository, Protocol):
+    """Asynchronous twin of :class:`VectorlessReadingRepository`."""
+
+    async def get_without_vectors(self, key: str) -> SemanticRecord | None: ...
+
+    async def get_many_without_vectors(
+        self, keys: Sequence[str]
+    ) -> list[SemanticRecord | None]: ...
+
+
+@runtime_checkable
 class ObservingVectorRepository(VectorRepository, Protocol):
     """A :class:`VectorRepository` that a verified semantic cache (``max_error_rate``) can
     teach: ``add_observation(key, similarity, right)`` adds one observation to the stored

@@ -18,23 +18,32 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, Generic
+from typing import Any, Generic, Protocol
 
 from ...domain.errors import BackendUnavailableError
-from ...domain.ports import AsyncRepository, R
+from ...domain.ports import R
 from .telemetry import AVAILABLE as _TELEMETRY
 from .telemetry import BatchSpan, current_span_context
 
 __all__ = ["LookupBatcher"]
 
 
+class BatchedReads(Protocol[R]):
+    """What a :class:`LookupBatcher` reads with: an async repository's ``get`` and
+    ``get_many`` (or a view of them, such as reads that leave vectors out)."""
+
+    async def get(self, key: str) -> R | None: ...
+
+    async def get_many(self, keys: Sequence[str]) -> list[R | None]: ...
+
+
 class LookupBatcher(Generic[R]):
     """``await batcher.get(key)`` as ``repository.get(key)``, batched with its neighbours."""
 
-    def __init__(self, repository: AsyncRepository[R], *, max_batch: int = 100) -> None:
+    def __init__(self, repository: BatchedReads[R], *, max_batch: int = 100) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
-        self._repository: AsyncRepository[R] = repository
+        self._repository: BatchedReads[R] = repository
         self._max_batch = max_batch
         # per event loop (a cache may be used from several): key -> the callers waiting
         self._pending: dict[asyncio.AbstractEventLoop, dict[str, list[asyncio.Future[R | None]]]]

@@ -54,7 +54,7 @@ a malformed vector is a ``ConfigurationError``.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from langchain_core.caches import RETURN_VAL_TYPE
@@ -66,13 +66,16 @@ from ...domain.ports import (
     AsyncEmbeddingCheckingRepository,
     AsyncObservingVectorRepository,
     AsyncPoolingVectorRepository,
+    AsyncVectorlessReadingRepository,
     AsyncVectorRepository,
     EmbeddingCheckingRepository,
     ObservingVectorRepository,
     PoolingVectorRepository,
+    VectorlessReadingRepository,
     VectorRepository,
 )
 from ...domain.semantic import PromptParts
+from ...domain.semantic.records import SemanticRecord
 from ...domain.semantic.verified import ObservationBin
 from ._batching import LookupBatcher
 from ._lifecycle import AsyncLifecycle, SyncLifecycle
@@ -151,6 +154,12 @@ class RepositorySemanticCache(SemanticCacheBase, SyncLifecycle):
         self._pools = self._policy.verified and isinstance(repository, PoolingVectorRepository)
         self._runtime.describe(repository)
         self._checks_embedding = isinstance(repository, EmbeddingCheckingRepository)
+        #: the exact-key step and the judge need the answer, not the vector
+        self._get_answer: Callable[[str], SemanticRecord | None] = (
+            repository.get_without_vectors
+            if isinstance(repository, VectorlessReadingRepository)
+            else repository.get
+        )
 
     def _check_embedding(self) -> None:
         """The repository refuses another model than its vectors' (before any search)."""
@@ -179,7 +188,7 @@ class RepositorySemanticCache(SemanticCacheBase, SyncLifecycle):
         def call() -> list[Generation] | None:
             self._check_embedding()
             now = self._clock()
-            exact = self._exact(self._repository.get(key), now)
+            exact = self._exact(self._get_answer(key), now)
             if exact is not None:
                 return exact
             parts = self._policy.split(prompt)
@@ -212,7 +221,7 @@ class RepositorySemanticCache(SemanticCacheBase, SyncLifecycle):
     def _verdict(self, pending: PendingObservation, fresh: list[Generation]) -> bool | None:
         """Was the explored entry's answer right for this prompt? ``None``: not known."""
         cached = self._runtime.run(
-            "judge", lambda: self._cached_answer(self._repository.get(pending.key)), None
+            "judge", lambda: self._cached_answer(self._get_answer(pending.key)), None
         )
         if cached is None:
             return None
@@ -275,6 +284,20 @@ class RepositorySemanticCache(SemanticCacheBase, SyncLifecycle):
         self._runtime.run("clear", self._repository.clear, 0)
 
 
+class _WithoutVectors:
+    """The reads a :class:`LookupBatcher` makes, of a repository that can leave the
+    vectors out (:class:`AsyncVectorlessReadingRepository`)."""
+
+    def __init__(self, repository: AsyncVectorlessReadingRepository) -> None:
+        self._repository = repository
+
+    async def get(self, key: str) -> SemanticRecord | None:
+        return await self._repository.get_without_vectors(key)
+
+    async def get_many(self, keys: Sequence[str]) -> list[SemanticRecord | None]:
+        return await self._repository.get_many_without_vectors(keys)
+
+
 class AsyncRepositorySemanticCache(SemanticCacheBase, AsyncLifecycle):
     """An asynchronous semantic LLM cache over any :class:`AsyncVectorRepository`.
 
@@ -306,7 +329,13 @@ class AsyncRepositorySemanticCache(SemanticCacheBase, AsyncLifecycle):
         super().__init__(embedding, **options)
         self._repository: AsyncVectorRepository = repository
         self._runtime.describe(repository)
-        self._lookups = LookupBatcher(repository)
+        #: concurrent exact-key steps share get_many requests; they need the answer, not
+        #: the vector
+        self._lookups: LookupBatcher[SemanticRecord] = LookupBatcher(
+            _WithoutVectors(repository)
+            if isinstance(repository, AsyncVectorlessReadingRepository)
+            else repository
+        )
         if self._policy.verified and not isinstance(repository, AsyncObservingVectorRepository):
             raise _unverifiable(repository)
         self._pools = self._policy.verified and isinstance(repository, AsyncPoolingVectorRepository)
@@ -376,7 +405,7 @@ class AsyncRepositorySemanticCache(SemanticCacheBase, AsyncLifecycle):
         """Was the explored entry's answer right for this prompt? ``None``: not known."""
 
         async def read() -> list[Generation] | None:
-            return self._cached_answer(await self._repository.get(pending.key))
+            return self._cached_answer(await self._lookups.get(pending.key))
 
         cached = await self._runtime.arun("judge", read, None)
         if cached is None:

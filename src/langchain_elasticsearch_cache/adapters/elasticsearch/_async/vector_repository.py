@@ -84,6 +84,7 @@ import re
 import time
 import urllib.parse
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -147,6 +148,9 @@ _VECTOR_FIELD = "prompt_vector"
 _EXCLUDE_VECTORS_SETTING = "index.mapping.exclude_source_vectors"
 #: the query parameter of a GET / mget that puts the vectors back into ``_source``
 _READ_BACK_VECTORS = {"_source_exclude_vectors": "false"}
+#: False while ``get_without_vectors`` / ``get_many_without_vectors`` run (in this thread or
+#: task only): the GET / mget hooks then leave the vector out instead of asking for it back
+_VECTORS_WANTED: ContextVar[bool] = ContextVar("lecache_vectors_wanted", default=True)
 #: documents per search that reads vectors from doc values (below the 10,000 hits limit)
 _DOC_VALUE_CHUNK = 1_000
 _INDEX_MISSING = "index_not_found_exception"
@@ -360,11 +364,13 @@ class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRe
         """A realtime GET; on 9.1+ with the vector put back into ``_source`` (an index
         that keeps vectors out of ``_source`` gives the float32 values it indexed), before
         9.1 with the vector read from doc values (:meth:`_fill_vectors`)."""
+        wanted = _VECTORS_WANTED.get()
         if self._vectors_from_doc_values:
             answer = await super()._get_document(index, key)
-            await self._fill_vectors([answer.body])
+            if wanted:
+                await self._fill_vectors([answer.body])
             return answer
-        if not self._vectors_read_back:
+        if not (self._vectors_read_back and wanted):
             return await super()._get_document(index, key)
         return await self._client.perform_request(
             "GET",
@@ -377,11 +383,13 @@ class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRe
 
     async def _mget_documents(self, **request: Any) -> Any:
         """A realtime ``mget``; with the vectors put back, as :meth:`_get_document`."""
+        wanted = _VECTORS_WANTED.get()
         if self._vectors_from_doc_values:
             answer = await super()._mget_documents(**request)
-            await self._fill_vectors(answer.body.get("docs", []))
+            if wanted:
+                await self._fill_vectors(answer.body.get("docs", []))
             return answer
-        if not self._vectors_read_back:
+        if not (self._vectors_read_back and wanted):
             return await super()._mget_documents(**request)
         index = request.get("index")
         body = {"ids": request["ids"]} if "ids" in request else {"docs": request["docs"]}
@@ -394,6 +402,25 @@ class AsyncElasticsearchVectorRepository(AsyncElasticsearchRepository[SemanticRe
             endpoint_id="mget",
             path_parts={"index": index} if index else {},
         )
+
+    async def get_without_vectors(self, key: str) -> SemanticRecord | None:
+        """``get(key)`` without asking for the vector back (the record's ``vector`` is
+        ``None`` unless ``_source`` holds it or its exact copy): one GET, no search for doc
+        values before 9.1 and no vectors put back into ``_source`` on 9.1+. What a
+        semantic cache's exact-key step and its answer judge use (they need the answer)."""
+        token = _VECTORS_WANTED.set(False)
+        try:
+            return await self.get(key)
+        finally:
+            _VECTORS_WANTED.reset(token)
+
+    async def get_many_without_vectors(self, keys: Sequence[str]) -> list[SemanticRecord | None]:
+        """``get_many(keys)`` without the vectors, as :meth:`get_without_vectors`."""
+        token = _VECTORS_WANTED.set(False)
+        try:
+            return await self.get_many(keys)
+        finally:
+            _VECTORS_WANTED.reset(token)
 
     async def _fill_vectors(self, docs: Sequence[Any]) -> None:
         """Put into the ``_source`` of each found document (a GET or mget answer, changed
