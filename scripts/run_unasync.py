@@ -37,6 +37,13 @@ REPLACEMENTS = {
     "AsyncWrites": "Writes",
     "AsyncSearches": "Searches",
     "AsyncPurge": "Purge",
+    # the layers AsyncElasticsearchVectorRepository is built from (_async/vector_*.py)
+    "AsyncVectorLayout": "VectorLayout",
+    "AsyncVectorIdentity": "VectorIdentity",
+    "AsyncVectorWrites": "VectorWrites",
+    "AsyncVectorObservations": "VectorObservations",
+    "AsyncVectorPool": "VectorPool",
+    "AsyncVectorSearch": "VectorSearch",
     "async_streaming_bulk": "streaming_bulk",
     "async_bulk": "bulk",
     "asyncio": "threading",  # only asyncio.Lock is used: it becomes threading.Lock

@@ -36,7 +36,7 @@ from langchain_elasticsearch_cache.adapters.elasticsearch import (
     ElasticsearchVectorRepository,
 )
 from langchain_elasticsearch_cache.adapters.elasticsearch._sync import (
-    vector_repository as sync_vector_repository,
+    vector_observations as sync_vector_observations,
 )
 from langchain_elasticsearch_cache.adapters.elasticsearch.mappings import (
     CACHE_MARKER,
@@ -339,7 +339,7 @@ def racing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every observation write conflicts: the repository reads a sequence number that
     another writer has (as if) already moved past, so the node answers 409 each time.
     Fewer retries, so the test does not wait for sixteen."""
-    monkeypatch.setattr(sync_vector_repository, "OBSERVATION_RETRIES", 3)
+    monkeypatch.setattr(sync_vector_observations, "OBSERVATION_RETRIES", 3)
     real = ElasticsearchVectorRepository._versioned_copy
 
     def stale(self: ElasticsearchVectorRepository, key: str, is_alias: bool) -> Any:
